@@ -1,0 +1,92 @@
+"""Fixtures of step01's tests: the demo people and rooms, API clients, a local fake news server."""
+
+import os
+import shutil
+
+import pytest
+from django.contrib.auth import get_user_model
+from rest_framework.test import APIClient
+
+from chat.models import Room
+from collector.fake_news import FakeNewsServer
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests create many users and need no security.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def users(db):
+    """alice, bob and carol, password "workshop"."""
+    make = get_user_model().objects.create_user
+    return {name: make(name, password="workshop") for name in ["alice", "bob", "carol"]}
+
+
+@pytest.fixture
+def lobby(users):
+    room = Room.objects.create(name="Lobby")
+    room.members.set(users.values())
+    return room
+
+
+@pytest.fixture
+def alice_and_bob(users):
+    room = Room.objects.create(name="Alice & Bob")
+    room.members.set([users["alice"], users["bob"]])
+    return room
+
+
+@pytest.fixture
+def api_as(users):
+    """`api_as("alice")`: an API client logged in as that user."""
+
+    def client_for(username):
+        client = APIClient()
+        client.force_authenticate(users[username])
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def fake_news():
+    """Three fake blogs on an ephemeral loopback port, answering after 0.1 s."""
+    with FakeNewsServer(count=3, delay=0.1) as server:
+        yield server
+
+
+def require(available, reason):
+    """Skip a test whose service is missing, except under CI=true, where it must run."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; under CI=true this test may not skip")
+    pytest.skip(reason)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (its own browser download is not used).
+
+    Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
+    calls where a loop runs. The browser tests' ORM calls (fixtures, the test database) are
+    plain sync code that shares nothing with that loop, so they lift the guard for this
+    module only, and the browser closes with the module.
+    """
+    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            # No sandbox as root; no background calls home on a machine with no internet.
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()

@@ -1,0 +1,49 @@
+"""End to end in a real browser: two people in one room, served by a live server (step01)."""
+
+import pytest
+from playwright.sync_api import expect
+
+# Polling brings a message within one period (2 s); allow for a slow machine.
+ARRIVAL_TIMEOUT_MS = 10_000
+
+
+def open_room_as(browser, server_url, username):
+    """A fresh browser context (its own cookies), logged in through the login form."""
+    page = browser.new_context().new_page()
+    page.goto(f"{server_url}/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "workshop")
+    page.click("button[type=submit]")
+    expect(page.locator("#chat h1")).to_have_text("Lobby")
+    return page
+
+
+@pytest.fixture
+def server_url(transactional_db, live_server, lobby):
+    return live_server.url
+
+
+def test_message_from_alice_appears_on_bobs_page(browser, server_url):
+    alice = open_room_as(browser, server_url, "alice")
+    bob = open_room_as(browser, server_url, "bob")
+
+    alice.fill("#message-text", "Hello Bob, from the browser")
+    alice.click("#message-form button")
+
+    expect(alice.locator("#messages")).to_contain_text("Hello Bob, from the browser")
+    expect(bob.locator("#messages")).to_contain_text(
+        "Hello Bob, from the browser", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob.locator("#notifications")).to_contain_text(
+        "alice wrote in Lobby", timeout=ARRIVAL_TIMEOUT_MS
+    )
+
+
+def test_refused_message_is_explained_on_the_page(browser, server_url):
+    alice = open_room_as(browser, server_url, "alice")
+
+    # The input's own `required` stops an empty form, so send spaces: the API refuses them.
+    alice.fill("#message-text", "   ")
+    alice.click("#message-form button")
+
+    expect(alice.locator("#error")).to_have_text("This field may not be blank.")
