@@ -1,4 +1,4 @@
-"""Fixtures of step01's tests: the demo people and rooms, API clients, a local fake news server."""
+"""Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
 import os
 import shutil

@@ -5,6 +5,7 @@ from playwright.sync_api import expect
 
 # Polling brings a message within one period (2 s); allow for a slow machine.
 ARRIVAL_TIMEOUT_MS = 10_000
+READY_STATUS = "Polled at"
 
 
 def open_room_as(browser, server_url, username):
@@ -15,6 +16,7 @@ def open_room_as(browser, server_url, username):
     page.fill("input[name=password]", "workshop")
     page.click("button[type=submit]")
     expect(page.locator("#chat h1")).to_have_text("Lobby")
+    expect(page.locator("#status")).to_contain_text(READY_STATUS)
     return page
 
 

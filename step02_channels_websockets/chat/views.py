@@ -1,0 +1,27 @@
+"""The chat page (step01): one room; from step02 its messages arrive by WebSocket."""
+
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import render
+
+# How often the page asks the API for new notifications (messages come by WebSocket now).
+# Every open page costs 60 / POLL_SECONDS requests a minute: step03 removes this poll too.
+POLL_SECONDS = 2
+
+
+@login_required
+def room_page(request):
+    """Show the room chosen with `?room=<id>` (default: the caller's first room)."""
+    rooms = request.user.rooms.all()
+    room_id = request.GET.get("room")
+    if room_id is None:
+        room = rooms.first()
+    else:
+        room = rooms.filter(pk=room_id).first() if room_id.isdigit() else None
+        if room is None:
+            raise Http404("No such room among yours.")
+    return render(
+        request,
+        "chat/room.html",
+        {"rooms": rooms, "room": room, "poll_ms": POLL_SECONDS * 1000},
+    )
