@@ -1,4 +1,4 @@
-"""Local "blogs" that answer slowly, so every collector demo and test runs with no internet (step01).
+"""Local "blogs" that answer slowly, so the collector demos and tests need no internet (step01).
 
 `FakeNewsServer(count=5, delay=1.0)` serves, on a loopback port:
   /blog/<n>/   n = 1..count: JSON news after `delay` seconds (`?delay=S` overrides it)

@@ -47,7 +47,7 @@ class RoomMessagesView(generics.GenericAPIView):
         if after is None:
             # The newest page, then put back in reading order.
             page = list(messages.order_by("-id")[:MESSAGES_PAGE_SIZE])[::-1]
-        elif after.isdigit():
+        elif after.isascii() and after.isdigit():  # "²" is a digit to isdigit(), not to int()
             page = messages.filter(pk__gt=int(after))[:MESSAGES_PAGE_SIZE]
         else:
             raise ValidationError({"after": "Must be a message id (a whole number)."})

@@ -17,7 +17,8 @@ def room_page(request):
     if room_id is None:
         room = rooms.first()
     else:
-        room = rooms.filter(pk=room_id).first() if room_id.isdigit() else None
+        is_id = room_id.isascii() and room_id.isdigit()  # "²" is a digit to isdigit(), not to int()
+        room = rooms.filter(pk=room_id).first() if is_id else None
         if room is None:
             raise Http404("No such room among yours.")
     return render(

@@ -3,7 +3,6 @@
 import os
 import shutil
 import uuid
-
 from functools import partial
 
 import pytest

@@ -155,7 +155,7 @@ def test_polling_with_nothing_new_returns_an_empty_list(lobby, users, api_as):
     assert api_as("alice").get(messages_url(lobby), {"after": last.id}).json() == []
 
 
-@pytest.mark.parametrize("after", ["abc", "-1", "1.5", ""])
+@pytest.mark.parametrize("after", ["abc", "-1", "1.5", "", "²"])
 def test_after_that_is_not_an_id_is_refused(lobby, api_as, after):
     response = api_as("alice").get(messages_url(lobby), {"after": after})
 

@@ -1,5 +1,6 @@
 """The polling page at `/` and the login page (step01)."""
 
+import pytest
 from django.test import Client
 
 
@@ -42,5 +43,6 @@ def test_page_of_a_foreign_room_is_not_found(lobby, alice_and_bob):
     assert logged_in("carol").get("/", {"room": alice_and_bob.id}).status_code == 404
 
 
-def test_page_of_a_bad_room_id_is_not_found(lobby):
-    assert logged_in("alice").get("/", {"room": "abc"}).status_code == 404
+@pytest.mark.parametrize("room_id", ["abc", "²", ""])
+def test_page_of_a_bad_room_id_is_not_found(lobby, room_id):
+    assert logged_in("alice").get("/", {"room": room_id}).status_code == 404

@@ -1,4 +1,4 @@
-"""`python manage.py seed_demo`: the demo users and rooms, the same however often it runs (step01)."""
+"""`python manage.py seed_demo`: the demo users and rooms, the same however often run (step01)."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand

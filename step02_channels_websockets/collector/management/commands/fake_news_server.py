@@ -18,7 +18,9 @@ class Command(BaseCommand):
     def handle(self, *args, port, count, delay, **options):
         server = FakeNewsServer(port=port, count=count, delay=delay)
         server.verbose = True
-        self.stdout.write(f"{count} blogs at {server.url}/blog/1/ .. /blog/{count}/, {delay:g} s each")
+        self.stdout.write(
+            f"{count} blogs at {server.url}/blog/1/ .. /blog/{count}/, {delay:g} s each"
+        )
         self.stdout.write(f"Errors on demand: {server.url}/fail/ and {server.url}/hang/")
         self.stdout.write("Ctrl-C to stop.")
         try:
