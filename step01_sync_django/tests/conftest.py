@@ -4,6 +4,7 @@ import os
 import shutil
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
 
@@ -67,6 +68,16 @@ def require(available, reason):
 
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """Put the test database in a file, so that the browser tests' live server can share it.
+
+    An in-memory SQLite database is one connection: unsafe across a server's threads (step01)
+    and out of reach of another process (the Daphne of step02).
+    """
+    settings.DATABASES["default"]["TEST"]["NAME"] = tmp_path_factory.mktemp("db") / "test.sqlite3"
 
 
 @pytest.fixture(scope="module")

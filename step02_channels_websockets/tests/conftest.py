@@ -79,9 +79,10 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(tmp_path_factory):
-    """Put the test database in a file: the browser tests' Daphne, another process, shares it.
+    """Put the test database in a file, so that the browser tests' live server can share it.
 
-    (An in-memory SQLite database lives inside one process; Channels' live server refuses it.)
+    An in-memory SQLite database is one connection: unsafe across a server's threads (step01)
+    and out of reach of another process (the Daphne of step02).
     """
     settings.DATABASES["default"]["TEST"]["NAME"] = tmp_path_factory.mktemp("db") / "test.sqlite3"
 

@@ -1,0 +1,39 @@
+# Thin wrappers around tools/run.py, which does the work and also runs without make
+# (`python tools/run.py test`, on Windows `py tools\run.py test`).
+#   make demo STEP=1          serve step01 instead of the newest step
+#   make test PYTHON=python3.13   test with another interpreter (its own .venv-3.13)
+
+PYTHON ?= python3
+STEP ?=
+# tools/run.py is stdlib only and runs on python3; PYTHON chooses the venv's interpreter
+# (a pyenv version that the shims refuse is found too).
+RUN = python3 tools/run.py --python "$(PYTHON)"
+STEP_OPTION = $(if $(STEP),--step $(STEP))
+
+.DEFAULT_GOAL := help
+.PHONY: help demo test check diffs bootstrap lint format
+
+help: ## list the targets
+	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+demo: ## migrate, seed and serve the newest step (or STEP) on http://127.0.0.1:8000/
+	$(RUN) demo $(STEP_OPTION)
+
+test: ## every step's tests (or STEP's), the notebooks, the checks
+	$(RUN) test $(STEP_OPTION)
+
+check: ## is this machine ready for the workshop?
+	$(RUN) check
+
+diffs: ## regenerate each step's CHANGES.diff and README "What changed"
+	$(RUN) diffs
+
+bootstrap: ## create or refresh the venv from requirements.txt
+	$(RUN) bootstrap
+
+lint: ## ruff check and ruff format --check
+	$(RUN) lint
+
+format: ## ruff check --fix and ruff format (rewrites files)
+	$(RUN) format

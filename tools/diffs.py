@@ -1,0 +1,195 @@
+"""`make diffs`: each step's CHANGES.diff against the step before it, and the generated
+"What changed" section of every step README (root tooling). `--check` writes nothing and fails
+on drift.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from workshop import relative, step_dirs
+
+START_MARKER = "<!-- what-changed:start -->"
+END_MARKER = "<!-- what-changed:end -->"
+DIFF_NAME = "CHANGES.diff"
+FIX_COMMAND = "make diffs (or python tools/run.py diffs)"
+
+# What is not part of a step: generated, local or cached.
+SKIPPED_DIRS = ("migrations", "__pycache__", ".pytest_cache", ".ruff_cache", ".ipynb_checkpoints")
+SKIPPED_DIRS += ("node_modules", "staticfiles", ".venv*")
+SKIPPED_FILES = ("*.pyc", "db.sqlite3*", "*.log")
+# Top level only: the README always differs (it holds the generated section) and the diff
+# must not contain itself.
+SKIPPED_TOP_FILES = ("README.md", DIFF_NAME)
+# git's header lines for a created or deleted file (so `git apply` knows what to do).
+MODE_LINES = {"added": ["new file mode 100644\n"], "removed": ["deleted file mode 100644\n"]}
+
+
+@dataclass(frozen=True)
+class FileChange:
+    path: str
+    status: str  # added, changed or removed
+    added: int | None  # None: a binary file
+    removed: int | None
+
+
+def step_files(step: Path) -> list[str]:
+    """The step's own files, as sorted posix paths relative to the step folder."""
+    found = []
+    for folder, dirs, files in os.walk(step):
+        dirs[:] = [name for name in dirs if not matches(name, SKIPPED_DIRS)]
+        for name in files:
+            path = (Path(folder) / name).relative_to(step).as_posix()
+            top_level_skip = "/" not in path and name in SKIPPED_TOP_FILES
+            if not top_level_skip and not matches(name, SKIPPED_FILES):
+                found.append(path)
+    return sorted(found)
+
+
+def matches(name: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text with LF line ends (a Windows checkout must not drift); None if binary."""
+    try:
+        return path.read_bytes().decode("utf-8").replace("\r\n", "\n")
+    except UnicodeDecodeError:
+        return None
+
+
+def file_diff(old_step: Path, new_step: Path, path: str) -> tuple[str, FileChange] | None:
+    """The git-style diff of one file between two steps, or None when it did not change."""
+    old, new = old_step / path, new_step / path
+    if old.exists() and new.exists() and lf_bytes(old) == lf_bytes(new):
+        return None
+    status = "added" if not old.exists() else "removed" if not new.exists() else "changed"
+    before = "/dev/null" if status == "added" else f"a/{path}"
+    after = "/dev/null" if status == "removed" else f"b/{path}"
+    header = [f"diff --git a/{path} b/{path}\n", *MODE_LINES.get(status, [])]
+    old_text = read_text(old) if old.exists() else ""
+    new_text = read_text(new) if new.exists() else ""
+    if old_text is None or new_text is None:
+        binary = f"Binary files {before} and {after} differ\n"
+        return "".join([*header, binary]), FileChange(path, status, None, None)
+    body = unified_lines(old_text, new_text, before, after)
+    added = sum(line.startswith("+") for line in body[2:])
+    removed = sum(line.startswith("-") for line in body[2:])
+    return "".join(header + body), FileChange(path, status, added, removed)
+
+
+def lf_bytes(path: Path) -> bytes:
+    return path.read_bytes().replace(b"\r\n", b"\n")
+
+
+def unified_lines(old_text: str, new_text: str, before: str, after: str) -> list[str]:
+    """difflib's unified diff, 3 lines of context; a missing final newline marked as git does."""
+    old_lines, new_lines = lines_of(old_text), lines_of(new_text)
+    lines = []
+    for line in difflib.unified_diff(old_lines, new_lines, before, after, n=3, lineterm="\n"):
+        if not line.endswith("\n"):
+            line += "\n\\ No newline at end of file\n"
+        lines.append(line)
+    return lines
+
+
+def lines_of(text: str) -> list[str]:
+    """Lines with their "\\n", split on "\\n" only (str.splitlines also splits on form feeds)."""
+    *lines, last = text.split("\n")
+    return [line + "\n" for line in lines] + ([last] if last else [])
+
+
+def step_diff(old_step: Path, new_step: Path) -> tuple[str, list[FileChange]]:
+    """The whole CHANGES.diff of `new_step`, and one FileChange per file that differs."""
+    paths = sorted(set(step_files(old_step)) | set(step_files(new_step)))
+    diffs = [found for path in paths if (found := file_diff(old_step, new_step, path))]
+    return "".join(text for text, _ in diffs), [change for _, change in diffs]
+
+
+def first_step_section(step: Path) -> str:
+    files = "\n".join(f"- [`{path}`]({path})" for path in step_files(step))
+    return (
+        "This is the starting point: there is no earlier step to compare with. Its files\n"
+        "(migrations left out; generated by `make diffs`):\n\n" + files
+    )
+
+
+def later_step_section(previous: Path, changes: list[FileChange]) -> str:
+    intro = (
+        f"Compared with `{previous.name}` (migrations and this README left out; generated by\n"
+        f"`make diffs`). The whole diff is in [`{DIFF_NAME}`]({DIFF_NAME}).\n\n"
+    )
+    if not changes:
+        return intro + "No file changed."
+    rows = ["| file | status | +lines | -lines |", "|---|---|--:|--:|"]
+    for change in changes:
+        name = f"`{change.path}`"
+        if change.status != "removed":
+            name = f"[{name}]({change.path})"
+        counts = ("binary", "binary") if change.added is None else (change.added, change.removed)
+        rows.append(f"| {name} | {change.status} | {counts[0]} | {counts[1]} |")
+    return intro + "\n".join(rows)
+
+
+def with_section(readme: str, section: str) -> str | None:
+    """`readme` with the text between the markers replaced; None when the markers are missing."""
+    start = readme.find(START_MARKER)
+    end = readme.find(END_MARKER, start + 1) if start >= 0 else -1
+    if start < 0 or end < 0:
+        return None
+    return readme[: start + len(START_MARKER)] + "\n" + section + "\n" + readme[end:]
+
+
+def planned_files() -> tuple[dict[Path, str], list[str]]:
+    """Every generated file with its wanted content, and the problems found on the way."""
+    wanted: dict[Path, str] = {}
+    problems: list[str] = []
+    previous = None
+    for step in step_dirs():
+        if previous is None:
+            section = first_step_section(step)
+        else:
+            diff_text, changes = step_diff(previous, step)
+            wanted[step / DIFF_NAME] = diff_text
+            section = later_step_section(previous, changes)
+        readme = step / "README.md"
+        updated = with_section(read_text(readme) or "", section) if readme.exists() else None
+        if not readme.exists():
+            problems.append(f"{relative(readme)} is missing")
+        elif updated is None:
+            problems.append(
+                f"{relative(readme)} lacks the lines {START_MARKER} and {END_MARKER} "
+                "around its generated section"
+            )
+        else:
+            wanted[readme] = updated
+        previous = step
+    return wanted, problems
+
+
+def main(check: bool = False) -> int:
+    """Write (or with `check`, compare) every generated file; 1 on a problem or drift."""
+    wanted, problems = planned_files()
+    stale = [path for path, text in wanted.items() if current_text(path) != text]
+    for problem in problems:
+        print(f"diffs: {problem}")
+    if check:
+        for path in stale:
+            print(f"diffs: {relative(path)} is not what `make diffs` generates")
+        if stale:
+            print(f"diffs: run {FIX_COMMAND} and commit the result")
+    else:
+        for path in stale:
+            path.write_bytes(wanted[path].encode("utf-8"))
+            print(f"diffs: wrote {relative(path)}")
+    if not stale and not problems:
+        print("diffs: every CHANGES.diff and README section is up to date")
+    return 1 if problems or (check and stale) else 0
+
+
+def current_text(path: Path) -> str | None:
+    return read_text(path) if path.exists() else None

@@ -1,0 +1,112 @@
+"""The workshop's root tooling: bootstrap, demo, test, check, diffs, lint, format.
+
+`make <target>` wraps it; without make: `python tools/run.py <command>` (Windows: `py tools\\run.py
+<command>`). Stdlib only: it builds the venv, then runs everything else with the venv's python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import check_env
+import demo
+import diffs
+import testing
+from bootstrap import BootstrapError, ensure_venv, resolve_python, venv_dir, venv_python
+from workshop import ROOT, UsageError, find_step, step_dirs
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="tools/run.py", description=__doc__.splitlines()[0])
+    main.add_argument(
+        "--python",
+        help="interpreter for the venv (a name like python3.13 or a path; pyenv versions too); "
+        "default: the one running this script",
+    )
+    main.add_argument(
+        "--venv",
+        default=os.environ.get("VENV"),
+        help="venv folder (env VENV); default .venv, or .venv-X.Y for another Python version",
+    )
+    commands = main.add_subparsers(dest="command", required=True, metavar="command")
+    commands.add_parser("bootstrap", help="create or refresh the venv from requirements.txt")
+    commands.add_parser("check", help="is this machine ready for the workshop?")
+    commands.add_parser("lint", help="ruff check and ruff format --check")
+    commands.add_parser("format", help="ruff check --fix, then ruff format")
+    demo_help = "migrate, seed and serve a step on :8000 (default: the newest step)"
+    test_help = "every step's tests (or one step's), the notebooks, the checks"
+    for name, text in [("demo", demo_help), ("test", test_help)]:
+        command = commands.add_parser(name, help=text)
+        command.add_argument("--step", type=int, help="step number, e.g. 1 for step01_...")
+    commands.add_parser("diffs", help="regenerate CHANGES.diff and README sections").add_argument(
+        "--check", action="store_true", help="write nothing; fail when a file drifted"
+    )
+    return main
+
+
+def run_demo(args: argparse.Namespace, python: Path) -> int:
+    return demo.main(python, find_step(args.step))
+
+
+def run_test(args: argparse.Namespace, python: Path) -> int:
+    steps = [find_step(args.step)] if args.step is not None else step_dirs()
+    return testing.main(python, steps, args.step)
+
+
+def run_check(args: argparse.Namespace, python: Path) -> int:
+    return check_env.report(python.parent.parent)
+
+
+def run_diffs(args: argparse.Namespace, python: Path) -> int:
+    return diffs.main(check=args.check)
+
+
+def run_lint(args: argparse.Namespace, python: Path) -> int:
+    codes = [ruff(python, "check", "."), ruff(python, "format", "--check", ".")]
+    return max(codes)
+
+
+def run_format(args: argparse.Namespace, python: Path) -> int:
+    ruff(python, "check", "--fix", "--exit-zero", ".")
+    return ruff(python, "format", ".")
+
+
+def ruff(python: Path, *arguments: str) -> int:
+    return subprocess.run([str(python), "-m", "ruff", *arguments], cwd=ROOT, check=False).returncode
+
+
+COMMANDS = {
+    "bootstrap": lambda args, python: 0,
+    "demo": run_demo,
+    "test": run_test,
+    "check": run_check,
+    "diffs": run_diffs,
+    "lint": run_lint,
+    "format": run_format,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        interpreter = resolve_python(args.python)
+        venv = venv_dir(interpreter, args.venv)
+        try:
+            python = ensure_venv(interpreter, venv, verbose=args.command == "bootstrap")
+        except BootstrapError as error:
+            print(f"bootstrap: {error}")
+            if args.command != "check":
+                return 1
+            python = venv_python(venv)  # the report says what is missing
+        return COMMANDS[args.command](args, python)
+    except UsageError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
