@@ -46,21 +46,8 @@ import os
 import sys
 from pathlib import Path
 
-
-def find_repository():
-    """The folder holding step01_sync_django: searched from this file (when run as a
-    script), then from the working directory (notebooks/ or the repository) upwards."""
-    starts = [Path.cwd()]
-    if "__file__" in globals():
-        starts.insert(0, Path(__file__).parent)
-    for start in starts:
-        for folder in [start.resolve(), *start.resolve().parents]:
-            if (folder / "step01_sync_django" / "manage.py").is_file():
-                return folder
-    raise FileNotFoundError("Start this notebook inside the workshop repository.")
-
-
-REPO = find_repository()
+# The notebook runs from notebooks/ (Jupyter, `make test`) or from the repository's root.
+REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
 STEP = REPO / "step01_sync_django"
 if str(STEP) not in sys.path:
     sys.path.insert(0, str(STEP))
