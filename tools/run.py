@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import demo
 import diffs
 import testing
 from bootstrap import BootstrapError, ensure_venv, resolve_python, venv_dir, venv_python
-from workshop import ROOT, UsageError, find_step, step_dirs
+from workshop import UsageError, find_step, lint, ruff, step_dirs
 
 
 def parser() -> argparse.ArgumentParser:
@@ -66,17 +65,12 @@ def run_diffs(args: argparse.Namespace, python: Path) -> int:
 
 
 def run_lint(args: argparse.Namespace, python: Path) -> int:
-    codes = [ruff(python, "check", "."), ruff(python, "format", "--check", ".")]
-    return max(codes)
+    return lint(python)
 
 
 def run_format(args: argparse.Namespace, python: Path) -> int:
     ruff(python, "check", "--fix", "--exit-zero", ".")
     return ruff(python, "format", ".")
-
-
-def ruff(python: Path, *arguments: str) -> int:
-    return subprocess.run([str(python), "-m", "ruff", *arguments], cwd=ROOT, check=False).returncode
 
 
 COMMANDS = {

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import diffs
-from workshop import ROOT, notebooks, relative
+from workshop import ROOT, lint, notebooks, relative
 
 NOTEBOOK_RUNNER = Path(__file__).with_name("execute_notebook.py")
 
@@ -101,16 +101,19 @@ def notebook_stage(run: Run) -> Tally:
     return tally
 
 
-# Checks of the repository itself, one count each. Add `(name, function returning an exit
-# code)` pairs here.
-CHECKS = [("diffs --check", lambda: diffs.main(check=True))]
+# Checks of the repository itself, one count each. Add `(name, function of the run returning
+# an exit code)` pairs here.
+CHECKS = [
+    ("diffs --check", lambda run: diffs.main(check=True)),
+    ("ruff (make lint)", lambda run: lint(run.python)),
+]
 
 
 def check_stage(run: Run) -> Tally:
     tally = Tally()
     for name, check in CHECKS:
         print(f"\n==> check: {name}", flush=True)
-        tally += Tally(passed=1) if check() == 0 else Tally(failed=1)
+        tally += Tally(passed=1) if check(run) == 0 else Tally(failed=1)
     return tally
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,3 +70,13 @@ def relative(path: Path) -> str:
         return path.relative_to(ROOT).as_posix()
     except ValueError:
         return str(path)
+
+
+def ruff(python: Path, *arguments: str) -> int:
+    """Run the venv's ruff on the repository; its exit code."""
+    return subprocess.run([str(python), "-m", "ruff", *arguments], cwd=ROOT, check=False).returncode
+
+
+def lint(python: Path) -> int:
+    """`make lint`, also a check of `make test`: ruff check, then ruff format --check."""
+    return max(ruff(python, "check", "."), ruff(python, "format", "--check", "."))
