@@ -89,7 +89,7 @@ def print_banner(step: Path) -> None:
     print(f"\n{step.name} is running:", flush=True)
     print(f"  app        http://127.0.0.1:{APP_PORT}/")
     print(f"  collector  http://127.0.0.1:{APP_PORT}/collector/collect_news_sync/")
-    print(f"  news       http://127.0.0.1:{NEWS_PORT}/  (the local fake news server)")
+    print(f"  news       http://127.0.0.1:{NEWS_PORT}/blog/1/  (the local fake news server)")
     print("  logins     alice, bob, carol; password workshop")
     print("Ctrl-C stops both servers.\n", flush=True)
 
