@@ -246,9 +246,9 @@ show_response(alice_api.get(f"{messages_url}?after={first_id}"))
 show_response(bob_api.get("/api/notifications/"))
 
 # %% [markdown]
-# The view refuses what the contract says it must: carol is not in "Alice & Bob" (403), and
-# an empty text is not a message (400). Django also logs every refused request, which is
-# where the `Forbidden:` and `Bad Request:` lines come from.
+# The view refuses what the API promises to refuse (the repository's INTERFACES.md): carol
+# is not in "Alice & Bob" (403), and an empty text is not a message (400). Django also logs
+# every refused request, which is where the `Forbidden:` and `Bad Request:` lines come from.
 
 # %%
 alice_and_bob_url = f"/api/rooms/{alice_and_bob.id}/messages/"

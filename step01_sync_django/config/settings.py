@@ -1,7 +1,7 @@
 """Settings of the workshop project (step01: classic synchronous Django).
 
 Every value can be left alone for a local demo; the environment variables are listed in
-the repository's README and in ../shared/CONTRACT.md.
+the repository's INTERFACES.md.
 """
 
 import json

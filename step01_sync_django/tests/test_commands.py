@@ -1,4 +1,4 @@
-"""The management commands of the contract: seed_demo and fake_news_server (step01)."""
+"""The management commands (INTERFACES.md): seed_demo and fake_news_server (step01)."""
 
 import subprocess
 import sys

@@ -1,7 +1,7 @@
 """What a collector answers: one report per news source, and the whole (step01).
 
-The fetching lives in the views; this module only shapes their findings into the JSON of
-the contract, so that every collector of the workshop answers the same way.
+The fetching lives in the views; this module only shapes their findings into the JSON that
+INTERFACES.md describes, so that every collector of the workshop answers the same way.
 """
 
 import json

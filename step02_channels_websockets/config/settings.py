@@ -1,7 +1,7 @@
 """Settings of the workshop project (step01; step02 adds Daphne, Channels and a channel layer).
 
 Every value can be left alone for a local demo; the environment variables are listed in
-the repository's README and in ../shared/CONTRACT.md.
+the repository's INTERFACES.md.
 """
 
 import json

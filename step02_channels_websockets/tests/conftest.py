@@ -1,6 +1,7 @@
 """Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
 import os
+import re
 import shutil
 import uuid
 from functools import partial
@@ -148,6 +149,71 @@ def browser():
         )
         yield chromium
         chromium.close()
+
+
+class PageProblems:
+    """What a learner would see in red in the developer tools: console errors, uncaught
+    exceptions, failed requests and HTTP errors of every page a test opened.
+
+    A test that provokes one on purpose (a refused message, a stopped server) says so with
+    `allow(pattern)`; anything else fails the test.
+    """
+
+    def __init__(self):
+        self.seen = []
+        self.allowed = []
+
+    def watch(self, page):
+        def on_console(message):
+            if message.type == "error":
+                self.seen.append(f"console error: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught exception: {error}"))
+        page.on(
+            "requestfailed",
+            lambda request: self.seen.append(f"request failed: {request.url} {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.seen.append(f"HTTP {response.status}: {response.url}")
+            ),
+        )
+
+    def allow(self, pattern):
+        self.allowed.append(pattern)
+
+    def unexpected(self):
+        return [seen for seen in self.seen if not any(re.search(a, seen) for a in self.allowed)]
+
+
+@pytest.fixture
+def page_problems():
+    return PageProblems()
+
+
+@pytest.fixture
+def new_page(browser, page_problems):
+    """`new_page()`: a page in a fresh browser context (its own cookies), watched for problems.
+
+    After the test, any console error or failed request that the test did not allow fails it.
+    """
+    contexts = []
+
+    def open_page():
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page_problems.watch(page)
+        return page
+
+    yield open_page
+    problems = page_problems.unexpected()  # read before closing: closing aborts requests
+    for context in contexts:
+        context.close()
+    assert not problems, "the pages showed errors in the developer tools:\n" + "\n".join(problems)
 
 
 def redis_answers(url):

@@ -1,4 +1,4 @@
-"""The REST API of the contract: who may read and write, what is refused, polling (step01)."""
+"""The REST API (INTERFACES.md): who may read and write, what is refused, polling (step01)."""
 
 import pytest
 from rest_framework.test import APIClient

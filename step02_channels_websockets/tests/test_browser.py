@@ -9,9 +9,9 @@ ARRIVAL_TIMEOUT_MS = 10_000
 READY_STATUS = "Live: connected by WebSocket."
 
 
-def open_room_as(browser, server_url, username):
+def open_room_as(new_page, server_url, username):
     """A fresh browser context (its own cookies), logged in through the login form."""
-    page = browser.new_context().new_page()
+    page = new_page()
     page.goto(f"{server_url}/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "workshop")
@@ -26,9 +26,9 @@ def server_url(daphne, lobby):
     return daphne.url
 
 
-def test_message_from_alice_appears_on_bobs_page(browser, server_url):
-    alice = open_room_as(browser, server_url, "alice")
-    bob = open_room_as(browser, server_url, "bob")
+def test_message_from_alice_appears_on_bobs_page(new_page, server_url):
+    alice = open_room_as(new_page, server_url, "alice")
+    bob = open_room_as(new_page, server_url, "bob")
 
     alice.fill("#message-text", "Hello Bob, from the browser")
     alice.click("#message-form button")
@@ -42,8 +42,8 @@ def test_message_from_alice_appears_on_bobs_page(browser, server_url):
     )
 
 
-def test_refused_message_is_explained_on_the_page(browser, server_url):
-    alice = open_room_as(browser, server_url, "alice")
+def test_refused_message_is_explained_on_the_page(new_page, server_url):
+    alice = open_room_as(new_page, server_url, "alice")
 
     # The input's own `required` stops an empty form, so send spaces: the API refuses them.
     alice.fill("#message-text", "   ")
@@ -52,8 +52,11 @@ def test_refused_message_is_explained_on_the_page(browser, server_url):
     expect(alice.locator("#error")).to_have_text("text: This field may not be blank.")
 
 
-def test_page_reconnects_when_the_server_comes_back(browser, server_url, daphne):
-    alice = open_room_as(browser, server_url, "alice")
+def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, server_url, daphne):
+    alice = open_room_as(new_page, server_url, "alice")
+    # While the server is down, the page's attempts are refused: errors a learner would
+    # see too, and the reason the page retries.
+    page_problems.allow("ERR_CONNECTION_REFUSED")
 
     daphne.stop()
     expect(alice.locator("#status")).to_contain_text("reconnecting")

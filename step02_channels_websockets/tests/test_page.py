@@ -46,3 +46,10 @@ def test_page_of_a_foreign_room_is_not_found(lobby, alice_and_bob):
 @pytest.mark.parametrize("room_id", ["abc", "²", ""])
 def test_page_of_a_bad_room_id_is_not_found(lobby, room_id):
     assert logged_in("alice").get("/", {"room": room_id}).status_code == 404
+
+
+def test_favicon_is_served_so_no_page_logs_a_404(db):
+    response = Client().get("/favicon.ico")
+
+    assert response.status_code == 302
+    assert response["Location"].endswith("/chat/favicon.svg")

@@ -84,6 +84,8 @@ async function pollNotifications() {
         return item;
       }),
     );
+  } catch {
+    // The server is away (a restart): the next poll tries again.
   } finally {
     setTimeout(pollNotifications, pollMs);
   }
