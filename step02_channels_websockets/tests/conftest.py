@@ -4,10 +4,12 @@ import os
 import re
 import shutil
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 
 import pytest
 import redis
+from asgiref.sync import SyncToAsync
 from channels.testing.live import make_application, set_database_connection
 from daphne.testing import DaphneProcess
 from django.conf import settings
@@ -88,6 +90,18 @@ def django_db_modify_db_settings(tmp_path_factory):
     settings.DATABASES["default"]["TEST"]["NAME"] = tmp_path_factory.mktemp("db") / "test.sqlite3"
 
 
+def prepare_daphne_child():
+    """Runs first in Daphne's child process, a fork of the test process.
+
+    The test database, as in ChannelsLiveServerTestCase; and a new worker thread for
+    asgiref's one-thread executor: threads do not survive a fork, so after the async tests
+    have started that thread, the child's executor would queue every database call of the
+    sockets (`database_sync_to_async`) for a worker that no longer exists, forever.
+    """
+    set_database_connection()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
 class LiveDaphne:
     """This step's ASGI application served by Daphne on a loopback port, in a child process.
 
@@ -107,7 +121,7 @@ class LiveDaphne:
         self.process = DaphneProcess(
             "127.0.0.1",
             partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-            setup=set_database_connection,
+            setup=prepare_daphne_child,
             port=self.port,
         )
         self.process.start()
@@ -184,6 +198,13 @@ class PageProblems:
 
     def allow(self, pattern):
         self.allowed.append(pattern)
+
+    def allow_server_outage(self):
+        """While a test has stopped the server, the page's attempts to reach it fail."""
+        self.allow(
+            r"ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE"
+            r"|Connection closed before receiving a handshake response"
+        )
 
     def unexpected(self):
         return [seen for seen in self.seen if not any(re.search(a, seen) for a in self.allowed)]

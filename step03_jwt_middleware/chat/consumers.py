@@ -1,0 +1,152 @@
+"""WebSocket consumers: the chat room, live (step02), and each user's notifications (step03).
+
+A consumer is an ASGI application for one connection. Its handlers answer events: the
+connection's own (connect, receive, disconnect) and those its groups send it.
+"""
+
+import asyncio
+import time
+
+from channels.db import database_sync_to_async
+from channels.exceptions import AcceptConnection, DenyConnection
+from channels.generic.websocket import AsyncJsonWebsocketConsumer
+
+from .models import Room
+from .serializers import MessageCreateSerializer
+from .services import (
+    message_event,
+    notification_group_name,
+    post_message,
+    room_group_name,
+    send_notifications,
+)
+
+# The close code for "your access token has expired": 4000-4999 are free for applications
+# (RFC 6455, 7.4.2), and 4401 reads as HTTP's 401. The page renews its token and reconnects.
+TOKEN_EXPIRED = 4401
+
+
+class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
+    """The talk's base consumer: groups resolved before the handshake, then accept or deny.
+
+    It also closes the socket when its access token expires, and answers a bad frame with an
+    error frame instead of dying (the parent class would raise on a frame that is not JSON,
+    or binary, and the exception would close the socket).
+    """
+
+    expiry = None  # the task that closes the socket when the token expires
+
+    async def websocket_connect(self, message):
+        """Handshake: resolve the groups, then Channels joins them and calls connect()."""
+        user = self.scope["user"]
+        self.groups = await self.resolve_groups() if user.is_authenticated else []
+        await super().websocket_connect(message)
+
+    async def resolve_groups(self):
+        """The groups an authenticated user's socket joins; none means it is refused."""
+        return []
+
+    async def connect(self):
+        """Accept (raise AcceptConnection) a user with a group to join; deny anyone else.
+
+        A denied socket is closed before it is accepted, which Daphne answers with HTTP 403.
+        """
+        if not (self.scope["user"].is_authenticated and self.groups):
+            raise DenyConnection
+        token = self.scope.get("token")
+        if token is not None:
+            self.expiry = asyncio.create_task(self.close_when_expired(token["exp"]))
+        raise AcceptConnection
+
+    async def close_when_expired(self, expires_at):
+        """Close with 4401 the moment the token expires, not at the client's next frame."""
+        await asyncio.sleep(max(0.0, expires_at - time.time()))
+        await self.close(code=TOKEN_EXPIRED)
+
+    async def disconnect(self, code):
+        """The socket closed: stop the expiry timer (Channels leaves `self.groups` itself)."""
+        if self.expiry is not None:
+            self.expiry.cancel()
+
+    async def receive(self, text_data=None, bytes_data=None, **kwargs):
+        """A frame from the client: JSON text holding an object, or an error frame back."""
+        if text_data is None:
+            await self.send_error("Binary frames are not accepted: send JSON text.")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except ValueError:
+            await self.send_error("The frame is not valid JSON.")
+            return
+        if not isinstance(content, dict):
+            await self.send_error('A frame must be a JSON object, like {"type": "message"}.')
+            return
+        await self.receive_json(content)
+
+    async def send_error(self, error):
+        await self.send_json({"type": "error", "error": error})
+
+
+class RoomConversationConsumer(AsyncBaseConsumer):
+    """/ws/conversations/<room_id>/: the members of a room talk, everyone sees it at once."""
+
+    async def resolve_groups(self):
+        """The room's group for a member; none for anyone else, who is refused (not ignored)."""
+        self.room_id = self.scope["url_route"]["kwargs"]["room_id"]
+        self.group_name = room_group_name(self.room_id)
+        return [self.group_name] if await self.is_member() else []
+
+    async def receive_json(self, content, **kwargs):
+        """A client frame: `{"type": "message", "text": ...}` is validated, saved, broadcast."""
+        if content.get("type") != "message":
+            await self.send_error('Unknown frame type: send {"type": "message", "text": "..."}.')
+            return
+        serializer = MessageCreateSerializer(data=content)
+        if not serializer.is_valid():
+            field, errors = next(iter(serializer.errors.items()))
+            await self.send_error(f"{field}: {' '.join(errors)}")
+            return
+        event = await self.save_message(serializer.validated_data["text"])
+        if event is None:
+            await self.send_error("You are no longer a member of this room.")
+            return
+        await self.channel_layer.group_send(self.group_name, event)
+
+    async def chat_message(self, event):
+        """Group event `chat.message`: a message saved in this room, sent to this socket."""
+        await self.send_json({"type": "message", "data": event["data"]})
+
+    def member_room(self):
+        """The room, if the connected user is (still) one of its members; otherwise None."""
+        room = Room.objects.filter(pk=self.room_id).first()
+        return room if room is not None and room.has_member(self.scope["user"]) else None
+
+    @database_sync_to_async
+    def is_member(self):
+        return self.member_room() is not None
+
+    @database_sync_to_async
+    def save_message(self, text):
+        """Save through the API's write path (in a thread: the ORM is sync); None if refused."""
+        room = self.member_room()
+        if room is None:
+            return None
+        message = post_message(room, self.scope["user"], text)
+        send_notifications(message)
+        return message_event(message)
+
+
+class NotificationConsumer(AsyncBaseConsumer):
+    """/ws/notifications/: each user's own notifications, the moment they are stored."""
+
+    async def resolve_groups(self):
+        """The user's own group, and no one else's."""
+        return [notification_group_name(self.scope["user"].pk)]
+
+    async def receive_json(self, content, **kwargs):
+        """This socket only speaks: any frame from the client gets an error frame."""
+        await self.send_error("This socket only sends notifications; it takes no frames.")
+
+    async def chat_notification(self, event):
+        """Group event `chat.notification`: a notification for this user, sent to this socket."""
+        await self.send_json({"type": "notification", "data": event["data"]})
