@@ -5,7 +5,7 @@ Nothing in the project imports this module: notebook 03 and the tests run it on 
 to show what goes wrong. Use `chat/middleware.py` and `chat/consumers.py` instead.
 """
 
-from channels.auth import AuthMiddlewareStack, UserLazyObject
+from channels.auth import UserLazyObject
 from channels.exceptions import AcceptConnection, DenyConnection
 from channels.middleware import BaseMiddleware
 
@@ -18,7 +18,8 @@ class TokenAuthMiddleware(BaseMiddleware):
 
     On Channels 3 and 4, BaseMiddleware's only entry point is `async __call__(scope, receive,
     send)`, which copies the scope and calls the inner application: neither hook ever runs.
-    Nothing fails; the token is just never read, so every socket is anonymous.
+    The middleware itself raises nothing; the token is never read and scope["user"] never set,
+    so the first consumer that asks for the user fails (KeyError: 'user').
     """
 
     def populate_scope(self, scope):
@@ -30,8 +31,8 @@ class TokenAuthMiddleware(BaseMiddleware):
 
 
 def TokenAuthMiddlewareStack(inner):
-    """The talk's stack: the token middleware around Channels' cookie/session/auth stack."""
-    return TokenAuthMiddleware(AuthMiddlewareStack(inner))
+    """The talk's stack: its token middleware around the URL router."""
+    return TokenAuthMiddleware(inner)
 
 
 class TalkRoomConversationConsumer(RoomConversationConsumer):
