@@ -1,10 +1,12 @@
 # Thin wrappers around tools/run.py, which does the work and also runs without make
 # (`python tools/run.py test`, on Windows `py tools\run.py test`).
-#   make demo STEP=1          serve step01 instead of the newest step
+#   make demo STEP=1              serve step01 instead of the newest step
+#   make demo STEP=4 SERVERS=2    two servers (:8000, :8002) sharing the local Redis
 #   make test PYTHON=python3.13   test with another interpreter (its own .venv-3.13)
 
 PYTHON ?= python3
 STEP ?=
+SERVERS ?=
 # tools/run.py is stdlib only and runs on python3; PYTHON chooses the venv's interpreter
 # (a pyenv version that the shims refuse is found too).
 RUN = python3 tools/run.py --python "$(PYTHON)"
@@ -18,7 +20,7 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## migrate, seed and serve the newest step (or STEP) on http://127.0.0.1:8000/
-	$(RUN) demo $(STEP_OPTION)
+	$(RUN) demo $(STEP_OPTION) $(if $(SERVERS),--servers $(SERVERS))
 
 test: ## every step's tests (or STEP's), the notebooks, the checks
 	$(RUN) test $(STEP_OPTION)

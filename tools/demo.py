@@ -1,5 +1,7 @@
 """`make demo`: migrate, seed and serve one step with its fake news server (root tooling).
 
+`make demo SERVERS=2` serves the step twice, on :8000 and :8002, sharing Redis: a message
+written on one server reaches the pages of the other (step02 and later).
 Ctrl-C (or SIGTERM) stops every process it started: each server runs in its own process group,
 so that runserver's autoreloader child goes with it.
 """
@@ -13,15 +15,33 @@ import subprocess
 import time
 from pathlib import Path
 
+from check_env import DEFAULT_REDIS_URL, redis_ping
 from workshop import port_is_free, relative
 
-APP_PORT, NEWS_PORT = 8000, 8001
+APP_PORT, NEWS_PORT, SECOND_APP_PORT = 8000, 8001, 8002
 STARTUP_SECONDS = 60
 STOP_SECONDS = 5
 
 
-def main(python: Path, step: Path) -> int:
-    busy = [port for port in (APP_PORT, NEWS_PORT) if not port_is_free(port)]
+def main(python: Path, step: Path, servers: int = 1) -> int:
+    app_ports = [APP_PORT, SECOND_APP_PORT][:servers]
+    extra_env = {}
+    if servers > 1:
+        if not (step / "config" / "asgi.py").exists():
+            print(f"demo: {step.name} has no Channels yet: SERVERS=2 needs step02 or later.")
+            return 1
+        redis_url = os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL
+        problem = redis_ping(redis_url)
+        if problem is not None:
+            print("demo: two servers share their groups through Redis, and none answers at")
+            print(f"demo: {redis_url} ({problem}). Start one, then run this again:")
+            print("demo:   apt-get install redis-server && redis-server --daemonize yes")
+            print("demo:   brew install redis && brew services start redis")
+            print("demo:   docker run -d -p 6379:6379 redis:7")
+            print("demo: (or set REDIS_URL to the Redis you have)")
+            return 1
+        extra_env["REDIS_URL"] = redis_url
+    busy = [port for port in (*app_ports, NEWS_PORT) if not port_is_free(port)]
     if busy:
         ports = ("ports " if len(busy) > 1 else "port ") + " and ".join(map(str, busy))
         print(f"demo: {ports} already in use on 127.0.0.1; nothing started.")
@@ -31,21 +51,23 @@ def main(python: Path, step: Path) -> int:
         if manage(python, step, command).wait() != 0:
             print(f"demo: `manage.py {' '.join(command)}` failed in {relative(step)}")
             return 1
-    return serve(python, step)
+    return serve(python, step, app_ports, extra_env)
 
 
-def manage(python: Path, step: Path, arguments: list[str], group: bool = False):
+def manage(
+    python: Path, step: Path, arguments: list[str], group: bool = False, extra_env=None
+) -> subprocess.Popen:
     """Start `python manage.py ...` in the step folder; with `group`, in its own process group."""
     options = {}
     if group and os.name == "nt":
         options["creationflags"] = subprocess.CREATE_NEW_PROCESS_GROUP
     elif group:
         options["start_new_session"] = True
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", **(extra_env or {})}
     return subprocess.Popen([str(python), "manage.py", *arguments], cwd=step, env=env, **options)
 
 
-def serve(python: Path, step: Path) -> int:
+def serve(python: Path, step: Path, app_ports: list[int], extra_env: dict) -> int:
     def stop_on_signal(signum, frame):
         raise KeyboardInterrupt
 
@@ -56,11 +78,13 @@ def serve(python: Path, step: Path) -> int:
     servers = []
     try:
         servers.append(manage(python, step, ["fake_news_server", "--port", str(NEWS_PORT)], True))
-        servers.append(manage(python, step, ["runserver", f"127.0.0.1:{APP_PORT}"], True))
-        if not wait_until_listening(APP_PORT, servers):
-            print("demo: the server did not start (see its output above)")
+        for port in app_ports:
+            command = ["runserver", f"127.0.0.1:{port}"]
+            servers.append(manage(python, step, command, True, extra_env))
+        if not all(wait_until_listening(port, servers) for port in app_ports):
+            print("demo: a server did not start (see its output above)")
             return 1
-        print_banner(step)
+        print_banner(step, app_ports, extra_env.get("REDIS_URL"))
         while all(server.poll() is None for server in servers):
             time.sleep(0.5)
         print("demo: a server stopped on its own (see its output above); stopping the other")
@@ -85,13 +109,23 @@ def wait_until_listening(port: int, servers: list[subprocess.Popen]) -> bool:
     return False
 
 
-def print_banner(step: Path) -> None:
+def print_banner(step: Path, app_ports: list[int], redis_url: str | None) -> None:
     print(f"\n{step.name} is running:", flush=True)
     print(f"  app        http://127.0.0.1:{APP_PORT}/")
+    if len(app_ports) > 1:
+        # Browsers keep cookies per host name, not per port: another name, another login.
+        print(f"  app, again http://localhost:{app_ports[1]}/  (a second Daphne process)")
+        print(f"  Redis      {redis_url}, shared by both servers")
+        print("  Log in as alice on the first and as bob on the second: each sees the other's")
+        print("  messages at once. From a terminal, the same through Redis:")
+        print(f"    cd {relative(step)} && REDIS_URL={redis_url} \\")
+        print(
+            '      ../.venv/bin/python manage.py post_message Lobby carol "hello from a terminal"'
+        )
     print(f"  collector  http://127.0.0.1:{APP_PORT}/collector/collect_news_sync/")
     print(f"  news       http://127.0.0.1:{NEWS_PORT}/blog/1/  (the local fake news server)")
     print("  logins     alice, bob, carol; password workshop")
-    print("Ctrl-C stops both servers.\n", flush=True)
+    print("Ctrl-C stops every server.\n", flush=True)
 
 
 def stop(servers: list[subprocess.Popen]) -> None:

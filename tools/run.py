@@ -41,6 +41,14 @@ def parser() -> argparse.ArgumentParser:
     for name, text in [("demo", demo_help), ("test", test_help)]:
         command = commands.add_parser(name, help=text)
         command.add_argument("--step", type=int, help="step number, e.g. 1 for step01_...")
+        if name == "demo":
+            command.add_argument(
+                "--servers",
+                type=int,
+                choices=[1, 2],
+                default=1,
+                help="2: serve the step twice (:8000 and :8002) sharing Redis",
+            )
     commands.add_parser("diffs", help="regenerate CHANGES.diff and README sections").add_argument(
         "--check", action="store_true", help="write nothing; fail when a file drifted"
     )
@@ -48,7 +56,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def run_demo(args: argparse.Namespace, python: Path) -> int:
-    return demo.main(python, find_step(args.step))
+    return demo.main(python, find_step(args.step), args.servers)
 
 
 def run_test(args: argparse.Namespace, python: Path) -> int:
