@@ -53,7 +53,7 @@ class LayerWatch:
         watch = cls.of_loop.setdefault(asyncio.get_running_loop(), cls())
         watch.consumers.add(consumer)
         if watch.task is None or watch.task.done():
-            watch.task = asyncio.create_task(watch.watch(consumer.channel_layer))
+            watch.task = asyncio.create_task(watch.watch())
 
     @classmethod
     def remove(cls, consumer):
@@ -61,9 +61,12 @@ class LayerWatch:
         if watch is not None:
             watch.consumers.discard(consumer)
 
-    async def watch(self, layer):
+    async def watch(self):
         while self.consumers:
             await asyncio.sleep(self.interval)
+            if not self.consumers:
+                return
+            layer = next(iter(self.consumers)).channel_layer  # the layer the sockets use now
             try:
                 await layer.group_send("layer-watch", {"type": "layer.watch"})
             except LAYER_ERRORS as error:

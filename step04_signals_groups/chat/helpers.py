@@ -72,6 +72,9 @@ def transaction_on_commit(receiver):
 
     @functools.wraps(receiver)
     def deferred(*args, **kwargs):
-        transaction.on_commit(functools.partial(receiver, *args, **kwargs), robust=True)
+        # Named like the receiver: Django's log line for a failing robust callback reads its
+        # __qualname__, which a bare partial lacks (Django ticket #36487, after 5.2.19).
+        callback = functools.update_wrapper(functools.partial(receiver, *args, **kwargs), receiver)
+        transaction.on_commit(callback, robust=True)
 
     return deferred

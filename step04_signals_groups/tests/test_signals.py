@@ -8,9 +8,12 @@ import pytest
 from asgiref.sync import async_to_sync, sync_to_async
 from django.core.management import call_command
 from django.db import transaction
+from django.db.models.signals import post_save
 from django.test import Client
 
+from chat.helpers import transaction_on_commit
 from chat.models import Message, Notification
+from chat.services import post_message
 from tests.test_consumers import open_notifications, open_socket, send_message
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
@@ -53,7 +56,9 @@ async def test_committed_message_is_sent_once_and_only_after_the_commit(lobby, u
             # Still inside the transaction: the socket must not have heard of the row yet.
             heard_before_commit.append(not async_to_sync(bob.receive_nothing)(timeout=0.5))
 
-    await sync_to_async(save_in_a_transaction)()
+    # Not in the thread the consumers share for their database work (thread_sensitive): there
+    # the transaction would hold up every consumer, and an early broadcast would go unseen.
+    await sync_to_async(save_in_a_transaction, thread_sensitive=False)()
 
     assert heard_before_commit == [False]
     await assert_one_message(bob, "after commit")
@@ -175,3 +180,19 @@ async def test_bulk_create_sends_nothing(lobby, users):
 
     assert await bob.receive_nothing(timeout=0.5)
     await bob.disconnect()
+
+
+async def test_a_failing_receiver_is_logged_and_the_save_stands(lobby, users, caplog):
+    @transaction_on_commit
+    def broken_receiver(sender, instance, created, **kwargs):
+        raise RuntimeError("a receiver with a bug")
+
+    post_save.connect(broken_receiver, sender=Message, dispatch_uid="broken-receiver-test")
+    try:
+        await sync_to_async(post_message)(lobby, users["alice"], "stored anyway")
+    finally:
+        post_save.disconnect(sender=Message, dispatch_uid="broken-receiver-test")
+
+    assert await Message.objects.filter(text="stored anyway").aexists()
+    logged = [r for r in caplog.records if "broken_receiver" in r.getMessage()]
+    assert logged and "a receiver with a bug" in str(logged[0].exc_info[1])
