@@ -13,11 +13,11 @@ RUN = python3 tools/run.py --python "$(PYTHON)"
 STEP_OPTION = $(if $(STEP),--step $(STEP))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check diffs bootstrap lint format
+.PHONY: help demo test check diffs bootstrap lint format bench-collector
 
 help: ## list the targets
 	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z]+:.*## / {printf "  %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## migrate, seed and serve the newest step (or STEP) on http://127.0.0.1:8000/
 	$(RUN) demo $(STEP_OPTION) $(if $(SERVERS),--servers $(SERVERS))
@@ -27,6 +27,9 @@ test: ## every step's tests (or STEP's), the notebooks, the checks
 
 check: ## is this machine ready for the workshop?
 	$(RUN) check
+
+bench-collector: ## measure step05's three collectors (QUICK=1: a small run)
+	$(RUN) bench-collector $(if $(QUICK),--quick)
 
 diffs: ## regenerate each step's CHANGES.diff and README "What changed"
 	$(RUN) diffs

@@ -123,6 +123,9 @@ def print_banner(step: Path, app_ports: list[int], redis_url: str | None) -> Non
             '      ../.venv/bin/python manage.py post_message Lobby carol "hello from a terminal"'
         )
     print(f"  collector  http://127.0.0.1:{APP_PORT}/collector/collect_news_sync/")
+    if (step / "collector" / "consumers.py").exists():  # step05: the two async collectors
+        print(f"             http://127.0.0.1:{APP_PORT}/collector/collect_news_async/")
+        print(f"             http://127.0.0.1:{APP_PORT}/collector/collect_news_async_view/")
     print(f"  news       http://127.0.0.1:{NEWS_PORT}/blog/1/  (the local fake news server)")
     print("  logins     alice, bob, carol; password workshop")
     print("Ctrl-C stops every server.\n", flush=True)

@@ -49,6 +49,10 @@ def parser() -> argparse.ArgumentParser:
                 default=1,
                 help="2: serve the step twice (:8000 and :8002) sharing Redis",
             )
+    bench = commands.add_parser(
+        "bench-collector", help="measure step05's three news collectors side by side"
+    )
+    bench.add_argument("--quick", action="store_true", help="a small run (make test's smoke test)")
     commands.add_parser("diffs", help="regenerate CHANGES.diff and README sections").add_argument(
         "--check", action="store_true", help="write nothing; fail when a file drifted"
     )
@@ -72,6 +76,10 @@ def run_diffs(args: argparse.Namespace, python: Path) -> int:
     return diffs.main(check=args.check)
 
 
+def run_bench_collector(args: argparse.Namespace, python: Path) -> int:
+    return testing.bench_collector(python, quick=args.quick)
+
+
 def run_lint(args: argparse.Namespace, python: Path) -> int:
     return lint(python)
 
@@ -87,6 +95,7 @@ COMMANDS = {
     "test": run_test,
     "check": run_check,
     "diffs": run_diffs,
+    "bench-collector": run_bench_collector,
     "lint": run_lint,
     "format": run_format,
 }

@@ -15,6 +15,7 @@ import diffs
 from workshop import ROOT, lint, notebooks, relative
 
 NOTEBOOK_RUNNER = Path(__file__).with_name("execute_notebook.py")
+BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
 
 
 @dataclass
@@ -101,11 +102,19 @@ def notebook_stage(run: Run) -> Tally:
     return tally
 
 
+def bench_collector(python: Path, quick: bool = False) -> int:
+    """`make bench-collector`: step05's collectors measured (the venv's python runs it)."""
+    command = [str(python), str(BENCH_COLLECTOR), *(["--quick"] if quick else [])]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
 # Checks of the repository itself, one count each. Add `(name, function of the run returning
 # an exit code)` pairs here.
 CHECKS = [
     ("diffs --check", lambda run: diffs.main(check=True)),
     ("ruff (make lint)", lambda run: lint(run.python)),
+    # A smoke test: the benchmark runs end to end at a small size and prints its figures.
+    ("bench-collector --quick", lambda run: bench_collector(run.python, quick=True)),
 ]
 
 

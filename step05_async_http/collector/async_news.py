@@ -1,0 +1,44 @@
+"""Every news source fetched at once with aiohttp: the core of both async collectors (step05).
+
+`NewsCollectorAsyncConsumer` (Channels) and `news_collector_async_view` (Django) call
+`collect_news_async`; the reports are shaped by `collector/news.py`, as the sync view's are.
+"""
+
+import asyncio
+import time
+
+import aiohttp
+
+from .news import collection_report, source_report
+
+
+async def collect_news_async(sources, seconds, concurrency):
+    """The whole answer: every source fetched concurrently, one report each.
+
+    One ClientSession per call. Its connector opens at most `concurrency` connections at
+    once; each request's ClientTimeout(total=seconds) also counts the wait for a free
+    connection, so the answer arrives within about `seconds` however many sources hang.
+    """
+    started = time.perf_counter()
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    client_timeout = aiohttp.ClientTimeout(total=seconds)
+    async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
+        names = list(sources)
+        reports = await asyncio.gather(
+            *(fetch_source(session, sources[name], seconds) for name in names)
+        )
+    return collection_report(dict(zip(names, reports, strict=True)), started)
+
+
+async def fetch_source(session, url, seconds):
+    """One source's report; a failure is reported in it, never raised (the answer is a 200)."""
+    started = time.perf_counter()
+    try:
+        async with session.get(url) as response:
+            body = await response.read()
+    except TimeoutError:  # the ClientTimeout: connecting, waiting, or reading took too long
+        return source_report(url, started, error=f"timed out after {seconds:g} s")
+    except aiohttp.ClientError as exc:  # refused, reset, not a URL, undecodable body, ...
+        message = " ".join(str(exc).split())  # some of aiohttp's messages span lines
+        return source_report(url, started, error=f"{type(exc).__name__}: {message}")
+    return source_report(url, started, status=response.status, body=body)

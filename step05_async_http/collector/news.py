@@ -1,0 +1,45 @@
+"""What a collector answers: one report per news source, and the whole (step01).
+
+The fetching lives in the views; this module only shapes their findings into the JSON that
+INTERFACES.md describes, so that every collector of the workshop answers the same way.
+"""
+
+import json
+import time
+
+
+def source_report(url, started, *, status=None, body=b"", error=None):
+    """The entry of one source: ok only for a 200 that arrived in time."""
+    if error is None and status != 200:
+        error = f"HTTP {status}"
+    return {
+        "ok": error is None,
+        "status": status,
+        "elapsed_ms": elapsed_ms(started),
+        "size": len(body),
+        "error": error,
+        "url": url,
+        "headlines": headlines(body) if error is None else [],
+    }
+
+
+def collection_report(reports, started):
+    """The whole answer: every source's entry and the time the collection took."""
+    return {"sources": reports, "elapsed_ms": elapsed_ms(started)}
+
+
+def headlines(body):
+    """Titles from a JSON body shaped like the fake blogs' `{"articles": [{"title": ...}]}`.
+
+    Any other body (HTML, another JSON shape) has no headlines we can read: an empty list.
+    """
+    try:
+        articles = json.loads(body).get("articles", [])
+        return [article["title"] for article in articles if isinstance(article.get("title"), str)]
+    except (ValueError, AttributeError, TypeError):
+        return []
+
+
+def elapsed_ms(started):
+    """Milliseconds since `started` (a `time.perf_counter()` reading), rounded for reading."""
+    return round((time.perf_counter() - started) * 1000, 1)

@@ -1,0 +1,48 @@
+"""The news collector's Django views: sync (step01) and native async (step05).
+
+The sync view fetches every source one after the other: while one source is slow, the thread
+that runs it waits and serves nobody else, and the time of a call is the sum of the sources'
+times. The async view (DEP 0009) awaits them all at once in the server's event loop.
+"""
+
+import time
+
+import requests
+from django.conf import settings
+from django.http import JsonResponse
+
+from .async_news import collect_news_async
+from .news import collection_report, source_report
+
+
+def news_collector_sync_view(request):
+    """GET /collector/collect_news_sync/: fetch every NEWS_SOURCES entry in turn with requests."""
+    started = time.perf_counter()
+    with requests.Session() as session:
+        reports = {
+            name: fetch_source(session, url, settings.NEWS_TIMEOUT)
+            for name, url in settings.NEWS_SOURCES.items()
+        }
+    return JsonResponse(collection_report(reports, started))
+
+
+def fetch_source(session, url, timeout):
+    """One source's report; a failure is reported in it, never raised (the view answers 200)."""
+    started = time.perf_counter()
+    try:
+        # requests' timeout bounds the connection and each wait for data, not the whole body:
+        # enough for a source that answers late, which is what the demo shows.
+        response = session.get(url, timeout=timeout)
+    except requests.Timeout:
+        return source_report(url, started, error=f"timed out after {timeout:g} s")
+    except requests.RequestException as exc:
+        return source_report(url, started, error=f"{type(exc).__name__}: {exc}")
+    return source_report(url, started, status=response.status_code, body=response.content)
+
+
+async def news_collector_async_view(request):
+    """GET /collector/collect_news_async_view/: the same sources, all at once (an async view)."""
+    report = await collect_news_async(
+        settings.NEWS_SOURCES, settings.NEWS_TIMEOUT, settings.NEWS_CONCURRENCY
+    )
+    return JsonResponse(report)

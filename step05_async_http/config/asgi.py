@@ -1,0 +1,51 @@
+"""ASGI entry point: HTTP to Django, WebSocket to the consumers (step02; JWT from step03;
+the async collector's HTTP consumer from step05).
+
+Daphne (`runserver`, or `daphne config.asgi:application`) calls `application` for every
+connection; `scope["type"]` says which protocol it is.
+"""
+
+import os
+
+from django.conf import settings
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from django.core.asgi import get_asgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# Build Django's HTTP application first: it runs django.setup(), which loads the apps and
+# their models. Importing a consumer (it imports models) before this line fails with
+# "Apps aren't loaded yet". This also replaces Channels 2's AsgiHandler: since Channels 3,
+# Django's own ASGI handler serves HTTP, with async views and middleware.
+django_asgi_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
+
+from chat.middleware import TokenAuthMiddlewareStack  # noqa: E402  (imports models)
+from collector.consumers import NewsCollectorAsyncConsumer  # noqa: E402
+from config.routing import websocket_urlpatterns  # noqa: E402  (imports the consumers)
+
+if settings.DEBUG:
+    # `runserver` serves /static/ itself; plain `daphne config.asgi:application` does not, so
+    # the demo does it here. In production: collectstatic and a web server (or WhiteNoise).
+    django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+application = ProtocolTypeRouter(
+    {
+        # One path to a Channels consumer, every other to Django: today's form of the talk's
+        # `re_path("^", AsgiHandler)`, whose AsgiHandler Channels 3 removed.
+        "http": URLRouter(
+            [
+                path("collector/collect_news_async/", NewsCollectorAsyncConsumer.as_asgi()),
+                re_path(r"", django_asgi_app),
+            ]
+        ),
+        # Outside in: refuse a page from a foreign site (Origin not in ALLOWED_HOSTS), then
+        # find the user from the JWT (not the session cookie), then pick the consumer by path.
+        "websocket": AllowedHostsOriginValidator(
+            TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)

@@ -1,0 +1,239 @@
+// The room page of step03: two WebSockets, the room's messages and the person's own
+// notifications, both opened with a JWT access token instead of the session cookie.
+// The page asks for a token pair once (POST /api/token/session/, with its session and CSRF
+// token) and keeps it in this tab's memory only. When the server closes a socket with 4401
+// (the access token expired), the page renews the access token with the refresh token and
+// reconnects at once; if the refresh token has expired too, it asks the person to log in.
+"use strict";
+
+const chat = document.getElementById("chat");
+const roomId = chat.dataset.roomId;
+const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
+const messageList = document.getElementById("messages");
+const statusLine = document.getElementById("status");
+const errorLine = document.getElementById("error");
+const notificationList = document.getElementById("notifications");
+const notificationCount = document.getElementById("notification-count");
+const notificationStatus = document.getElementById("notifications-status");
+const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+const TOKEN_EXPIRED = 4401; // the server's close code: "your access token has expired"
+const MAX_RETRY_SECONDS = 30;
+const SHOWN_NOTIFICATIONS = 5;
+let tokens = null; // {access, refresh}: in memory, gone with the tab (never localStorage)
+let renewing = null; // the refresh under way, shared by both sockets
+let renewals = 0;
+let loginExpired = false;
+let lastMessageId = null;
+let unreadCount = 0;
+const seenNotifications = new Set();
+let roomLive = { socket: null }; // the two sockets (see openLive)
+let notificationLive = { socket: null };
+
+class LoginExpired extends Error {}
+
+function showMessage(message) {
+  // A catch-up fetch and the socket can both bring a message: show each id once.
+  if (document.getElementById(`message-${message.id}`)) return;
+  const item = document.createElement("li");
+  item.id = `message-${message.id}`;
+  const author = document.createElement("span");
+  author.className = "author";
+  author.textContent = message.author;
+  const time = document.createElement("span");
+  time.className = "time";
+  time.textContent = new Date(message.createdAt).toLocaleTimeString();
+  item.dataset.id = message.id;
+  item.append(author, document.createTextNode(message.text), time);
+  // Keep id order even when a catch-up fetch answers after a newer message arrived live.
+  const later = [...messageList.children].find((other) => Number(other.dataset.id) > message.id);
+  messageList.insertBefore(item, later ?? null);
+  messageList.scrollTop = messageList.scrollHeight;
+  lastMessageId = Math.max(lastMessageId ?? 0, message.id);
+}
+
+function showError(text) {
+  errorLine.textContent = text;
+  errorLine.hidden = !text;
+}
+
+async function getJson(url) {
+  const response = await fetch(url, { headers: { Accept: "application/json" } });
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
+
+async function postJson(url, body, headers = {}) {
+  const response = await fetch(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  // 401: the refresh token has expired; 403: the session has (the token endpoint's answer).
+  if (response.status === 401 || response.status === 403) throw new LoginExpired();
+  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
+  return response.json();
+}
+
+function expiresSoon(token) {
+  // A JWT's claims are readable by anyone (base64url JSON): only its signature is protected,
+  // and the server checks that. The page reads `exp` to renew before a reconnect is refused.
+  const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+  return claims.exp * 1000 - Date.now() < 1000;
+}
+
+function renewAccess() {
+  // Both sockets may close with 4401 at once: one refresh serves both.
+  renewing ??= postJson("/api/token/refresh/", { refresh: tokens.refresh })
+    .then((answer) => {
+      tokens.access = answer.access;
+      renewals += 1;
+    })
+    .finally(() => {
+      renewing = null;
+    });
+  return renewing;
+}
+
+function askToLogInAgain() {
+  loginExpired = true;
+  roomLive.socket?.close();
+  notificationLive.socket?.close();
+  statusLine.textContent = "Offline: your login has expired.";
+  notificationStatus.textContent = "Offline.";
+  const link = document.createElement("a");
+  link.href = `/accounts/login/?next=${encodeURIComponent(location.pathname + location.search)}`;
+  link.textContent = "Log in again";
+  errorLine.replaceChildren(link, " to go on: your login has expired.");
+  errorLine.hidden = false;
+}
+
+function openLive(path, { onOpen, onFrame, onStatus }) {
+  // One socket that stays live: it reconnects with backoff after a drop, renews its access
+  // token after a 4401, and gives up only when the person has to log in again.
+  const live = { socket: null };
+  let retrySeconds = 1;
+
+  async function connect(renew) {
+    if (loginExpired) return;
+    try {
+      if (renew || expiresSoon(tokens.access)) await renewAccess();
+    } catch (error) {
+      if (error instanceof LoginExpired) askToLogInAgain();
+      else retryLater(); // the server is away: try again later
+      return;
+    }
+    // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
+    const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(tokens.access)}`);
+    live.socket = socket;
+    socket.addEventListener("open", () => {
+      retrySeconds = 1;
+      onStatus();
+      onOpen();
+    });
+    socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", (event) => {
+      if (loginExpired) return;
+      if (event.code === TOKEN_EXPIRED) {
+        onStatus("Access token expired: renewing it…");
+        connect(true);
+      } else {
+        retryLater(); // the server restarted, or the network went away
+      }
+    });
+  }
+
+  function retryLater() {
+    onStatus(`Disconnected; reconnecting in ${retrySeconds} s…`);
+    setTimeout(() => connect(false), retrySeconds * 1000);
+    retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
+  }
+
+  connect(false);
+  return live;
+}
+
+async function catchUp() {
+  // History on first load; after a reconnect, what was written while we were away.
+  const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
+  const messages = await getJson(`/api/rooms/${roomId}/messages/${query}`);
+  messages.forEach(showMessage);
+}
+
+function notificationItem(notification) {
+  const item = document.createElement("li");
+  item.textContent = notification.text;
+  if (!notification.isRead) item.className = "unread";
+  return item;
+}
+
+function setUnreadCount(count) {
+  unreadCount = count;
+  notificationCount.textContent = String(count);
+}
+
+async function loadNotifications() {
+  // On every (re)connection: the list as stored, so nothing sent while away is missed.
+  const stored = await getJson("/api/notifications/");
+  seenNotifications.clear();
+  stored.forEach((notification) => seenNotifications.add(notification.id));
+  notificationList.replaceChildren(...stored.slice(0, SHOWN_NOTIFICATIONS).map(notificationItem));
+  setUnreadCount(stored.filter((notification) => !notification.isRead).length);
+}
+
+function addNotification(notification) {
+  if (seenNotifications.has(notification.id)) return; // the catch-up brought it already
+  seenNotifications.add(notification.id);
+  notificationList.prepend(notificationItem(notification));
+  while (notificationList.children.length > SHOWN_NOTIFICATIONS) {
+    notificationList.lastElementChild.remove();
+  }
+  if (!notification.isRead) setUnreadCount(unreadCount + 1);
+}
+
+function liveText() {
+  const renewed = renewals ? ` Access token renewed ${renewals}×.` : "";
+  return `Live: connected by WebSocket.${renewed}`;
+}
+
+async function start() {
+  try {
+    tokens = await postJson("/api/token/session/", {}, { "X-CSRFToken": csrfToken });
+  } catch (error) {
+    if (error instanceof LoginExpired) askToLogInAgain();
+    else showError(`No token for the sockets: ${error.message}`);
+    return;
+  }
+  roomLive = openLive(`/ws/conversations/${roomId}/`, {
+    onOpen: () => catchUp().catch((error) => showError(error.message)),
+    onFrame: (frame) => {
+      if (frame.type === "message") showMessage(frame.data);
+      else if (frame.type === "error") showError(frame.error);
+    },
+    onStatus: (text) => {
+      statusLine.textContent = text ?? liveText();
+    },
+  });
+  notificationLive = openLive("/ws/notifications/", {
+    onOpen: () => loadNotifications().catch((error) => showError(error.message)),
+    onFrame: (frame) => {
+      if (frame.type === "notification") addNotification(frame.data);
+    },
+    onStatus: (text) => {
+      notificationStatus.textContent = text ?? "Live.";
+    },
+  });
+}
+
+document.getElementById("message-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const input = document.getElementById("message-text");
+  if (roomLive.socket?.readyState !== WebSocket.OPEN) {
+    showError("Not connected: wait for the connection to come back.");
+    return;
+  }
+  roomLive.socket.send(JSON.stringify({ type: "message", text: input.value }));
+  input.value = "";
+  showError("");
+});
+
+start();

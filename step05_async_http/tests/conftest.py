@@ -1,0 +1,338 @@
+"""Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+
+import pytest
+import redis
+from asgiref.sync import SyncToAsync
+from channels.testing.live import make_application, set_database_connection
+from daphne.testing import DaphneProcess
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
+from rest_framework.test import APIClient
+
+from chat.models import Room
+from collector.fake_news import FakeNewsServer
+from config.settings import channel_layers_from_env
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    # The real hasher is slow on purpose; tests create many users and need no security.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def users(db):
+    """alice, bob and carol, password "workshop"."""
+    make = get_user_model().objects.create_user
+    return {name: make(name, password="workshop") for name in ["alice", "bob", "carol"]}
+
+
+@pytest.fixture
+def lobby(users):
+    room = Room.objects.create(name="Lobby")
+    room.members.set(users.values())
+    return room
+
+
+@pytest.fixture
+def alice_and_bob(users):
+    room = Room.objects.create(name="Alice & Bob")
+    room.members.set([users["alice"], users["bob"]])
+    return room
+
+
+@pytest.fixture
+def api_as(users):
+    """`api_as("alice")`: an API client logged in as that user."""
+
+    def client_for(username):
+        client = APIClient()
+        client.force_authenticate(users[username])
+        return client
+
+    return client_for
+
+
+@pytest.fixture
+def fake_news():
+    """Three fake blogs on an ephemeral loopback port, answering after 0.1 s."""
+    with FakeNewsServer(count=3, delay=0.1) as server:
+        yield server
+
+
+def require(available, reason):
+    """Skip a test whose service is missing, except under CI=true, where it must run."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; under CI=true this test may not skip")
+    pytest.skip(reason)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(tmp_path_factory):
+    """Put the test database in a file, so that the browser tests' live server can share it.
+
+    An in-memory SQLite database is one connection: unsafe across a server's threads (step01)
+    and out of reach of another process (the Daphne of step02).
+    """
+    settings.DATABASES["default"]["TEST"]["NAME"] = tmp_path_factory.mktemp("db") / "test.sqlite3"
+
+
+def prepare_daphne_child():
+    """Runs first in Daphne's child process, a fork of the test process.
+
+    The test database, as in ChannelsLiveServerTestCase; and a new worker thread for
+    asgiref's one-thread executor: threads do not survive a fork, so after the async tests
+    have started that thread, the child's executor would queue every database call of the
+    sockets (`database_sync_to_async`) for a worker that no longer exists, forever.
+    """
+    set_database_connection()
+    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+
+
+class LiveDaphne:
+    """This step's ASGI application served by Daphne on a loopback port, in a child process.
+
+    The machinery of Channels' ChannelsLiveServerTestCase, for pytest; it can be stopped and
+    started again on the same port, as a presenter restarts `runserver`.
+    """
+
+    def __init__(self):
+        self.port = 0  # 0 at first: the system picks a free port, kept for restarts
+        self.process = None
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.process = DaphneProcess(
+            "127.0.0.1",
+            partial(make_application, static_wrapper=ASGIStaticFilesHandler),
+            setup=prepare_daphne_child,
+            port=self.port,
+        )
+        self.process.start()
+        if not self.process.ready.wait(timeout=30):
+            raise RuntimeError("Daphne did not start within 30 s")
+        self.port = self.process.port.value
+
+    def stop(self):
+        self.process.terminate()
+        self.process.join()
+
+
+@pytest.fixture
+def start_daphne(transactional_db):
+    """`start_daphne()`: one more Daphne process (step04 runs two, sharing Redis)."""
+    servers = []
+
+    def start():
+        server = LiveDaphne()
+        server.start()
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def daphne(start_daphne):
+    return start_daphne()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's headless Chromium driven by Playwright (its own browser download is not used).
+
+    Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
+    calls where a loop runs. The browser tests' ORM calls (fixtures, the test database) are
+    plain sync code that shares nothing with that loop, so they lift the guard for this
+    module only, and the browser closes with the module.
+    """
+    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            # No sandbox as root; no background calls home on a machine with no internet.
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield chromium
+        chromium.close()
+
+
+class PageProblems:
+    """What a learner would see in red in the developer tools: console errors, uncaught
+    exceptions, failed requests and HTTP errors of every page a test opened.
+
+    A test that provokes one on purpose (a refused message, a stopped server) says so with
+    `allow(pattern)`; anything else fails the test.
+    """
+
+    def __init__(self):
+        self.seen = []
+        self.allowed = []
+
+    def watch(self, page):
+        def on_console(message):
+            if message.type == "error":
+                self.seen.append(f"console error: {message.text}")
+
+        page.on("console", on_console)
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught exception: {error}"))
+        page.on(
+            "requestfailed",
+            lambda request: self.seen.append(f"request failed: {request.url} {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.seen.append(f"HTTP {response.status}: {response.url}")
+            ),
+        )
+
+    def allow(self, pattern):
+        self.allowed.append(pattern)
+
+    def allow_server_outage(self):
+        """While a test has stopped the server, the page's attempts to reach it fail."""
+        self.allow(
+            r"ERR_CONNECTION_(REFUSED|RESET)|ERR_EMPTY_RESPONSE"
+            r"|Connection closed before receiving a handshake response"
+        )
+
+    def unexpected(self):
+        return [seen for seen in self.seen if not any(re.search(a, seen) for a in self.allowed)]
+
+
+@pytest.fixture
+def page_problems():
+    return PageProblems()
+
+
+@pytest.fixture
+def new_page(browser, page_problems):
+    """`new_page()`: a page in a fresh browser context (its own cookies), watched for problems.
+
+    After the test, any console error or failed request that the test did not allow fails it.
+    """
+    contexts = []
+
+    def open_page():
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page_problems.watch(page)
+        return page
+
+    yield open_page
+    problems = page_problems.unexpected()  # read before closing: closing aborts requests
+    for context in contexts:
+        context.close()
+    assert not problems, "the pages showed errors in the developer tools:\n" + "\n".join(problems)
+
+
+def redis_answers(url):
+    try:
+        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+    except redis.RedisError:
+        return False
+
+
+def redis_layers(flavour, url=None):
+    """CHANNEL_LAYERS for channels-redis (`core` or `pubsub`) at `url`, by default REDIS_URL or
+    the local Redis (skipped when none answers, except under CI=true). A fresh key prefix
+    keeps each test apart from the others and from a demo using the same Redis.
+    """
+    url = url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    require(redis_answers(url), f"no Redis answers at {url}: start redis-server")
+    layers = channel_layers_from_env({"REDIS_URL": url, "CHANNEL_LAYER": flavour})
+    layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex}"
+    return layers
+
+
+@pytest.fixture(params=["memory", "redis-core", "redis-pubsub"])
+def channel_layer(request, settings):
+    """Each consumer test runs on the in-memory layer and on both channels-redis layers."""
+    if request.param == "memory":
+        layers = channel_layers_from_env({})
+    else:
+        layers = redis_layers(request.param.removeprefix("redis-"))
+    settings.CHANNEL_LAYERS = layers  # Channels drops its cached layer when this changes
+    return request.param
+
+
+@pytest.fixture
+def use_redis(settings):
+    """`use_redis(flavour, url=None)`: this process's channel layer on Redis, before a test
+    starts Daphne (a fork of this process, so it shares the layer and its key prefix)."""
+
+    def use(flavour, url=None):
+        settings.CHANNEL_LAYERS = redis_layers(flavour, url)
+
+    return use
+
+
+REDIS_SERVER = shutil.which("redis-server")
+
+
+class RedisServer:
+    """A redis-server of the test's own on a free loopback port, to stop and start again."""
+
+    def __init__(self):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.process = None
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self):
+        command = [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1"]
+        command += ["--save", "", "--appendonly", "no"]
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while not redis_answers(self.url):  # wait until it answers, at most 10 s
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"redis-server did not answer on port {self.port}")
+            time.sleep(0.05)
+
+    def stop(self):
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+
+
+@pytest.fixture
+def redis_server():
+    require(
+        REDIS_SERVER, "no redis-server to start for the outage tests: apt-get install redis-server"
+    )
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()

@@ -1,0 +1,195 @@
+"""End to end in a real browser: two people in one room, served by Daphne (step01 to step04).
+
+From step03 the page opens its two sockets (the room, the person's notifications) with a
+JWT, and renews it when the server closes a socket because the token expired. From step04
+two Daphne processes share their groups through Redis, and a Redis outage loses nothing.
+"""
+
+from datetime import timedelta
+
+import pytest
+import requests
+from playwright.sync_api import expect
+from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
+
+# The sockets bring a message at once; allow for a slow machine.
+ARRIVAL_TIMEOUT_MS = 10_000
+READY_STATUS = "Live: connected by WebSocket."
+
+
+def open_room_as(new_page, server_url, username, room=None):
+    """A fresh browser context (its own cookies), logged in through the login form."""
+    page = new_page()
+    page.goto(f"{server_url}/" + (f"?room={room.id}" if room else ""))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "workshop")
+    page.click("button[type=submit]")
+    expect(page.locator("#chat h1")).to_have_text(room.name if room else "Lobby")
+    expect(page.locator("#status")).to_contain_text(READY_STATUS)
+    expect(page.locator("#notifications-status")).to_have_text("Live.")
+    return page
+
+
+def send(page, text):
+    page.fill("#message-text", text)
+    page.click("#message-form button")
+
+
+@pytest.fixture
+def server_url(daphne, lobby, alice_and_bob):
+    return daphne.url
+
+
+@pytest.fixture
+def serve_with_token_lifetimes(transactional_db, monkeypatch, request, lobby, alice_and_bob):
+    """`serve_with_token_lifetimes(access, refresh)`: start Daphne with tokens that live that long.
+
+    simplejwt copies the lifetimes from the settings into its token classes when it is first
+    imported, so the test sets them on the classes, before the server's process is forked.
+    """
+
+    def serve(access, refresh):
+        monkeypatch.setattr(AccessToken, "lifetime", access)
+        monkeypatch.setattr(RefreshToken, "lifetime", refresh)
+        return request.getfixturevalue("daphne").url
+
+    return serve
+
+
+def test_message_from_alice_appears_on_bobs_page(new_page, server_url):
+    alice = open_room_as(new_page, server_url, "alice")
+    bob = open_room_as(new_page, server_url, "bob")
+
+    send(alice, "Hello Bob, from the browser")
+
+    expect(alice.locator("#messages")).to_contain_text("Hello Bob, from the browser")
+    expect(bob.locator("#messages")).to_contain_text(
+        "Hello Bob, from the browser", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob.locator("#notifications")).to_contain_text(
+        "alice wrote in Lobby", timeout=ARRIVAL_TIMEOUT_MS
+    )
+
+
+def test_bobs_notification_counter_rises_live_when_alice_writes_elsewhere(
+    new_page, server_url, alice_and_bob
+):
+    bob = open_room_as(new_page, server_url, "bob")
+    alice = open_room_as(new_page, server_url, "alice", room=alice_and_bob)
+    expect(bob.locator("#notification-count")).to_have_text("0")
+
+    send(alice, "Are you there, Bob?")
+    expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
+    send(alice, "Bob?")
+
+    expect(bob.locator("#notification-count")).to_have_text("2", timeout=ARRIVAL_TIMEOUT_MS)
+    expect(bob.locator("#notifications li").first).to_have_text("alice wrote in Alice & Bob")
+    expect(bob.locator("#messages")).not_to_contain_text("Are you there")  # another room
+
+
+def test_refused_message_is_explained_on_the_page(new_page, server_url):
+    alice = open_room_as(new_page, server_url, "alice")
+
+    # The input's own `required` stops an empty form, so send spaces: the socket refuses them.
+    send(alice, "   ")
+
+    expect(alice.locator("#error")).to_have_text("text: This field may not be blank.")
+
+
+def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, server_url, daphne):
+    alice = open_room_as(new_page, server_url, "alice")
+    # While the server is down, the page's attempts fail: errors a learner would see too,
+    # and the reason the page retries.
+    page_problems.allow_server_outage()
+
+    daphne.stop()
+    expect(alice.locator("#status")).to_contain_text("reconnecting")
+    daphne.start()
+
+    expect(alice.locator("#status")).to_have_text(READY_STATUS, timeout=ARRIVAL_TIMEOUT_MS)
+    send(alice, "back again")
+    expect(alice.locator("#messages")).to_contain_text("back again")
+
+
+def test_page_survives_its_access_token_expiring(new_page, serve_with_token_lifetimes):
+    server_url = serve_with_token_lifetimes(timedelta(seconds=3), timedelta(hours=1))
+    alice = open_room_as(new_page, server_url, "alice")
+    bob = open_room_as(new_page, server_url, "bob")
+
+    # Nobody does anything: the server closes both sockets with 4401, the pages renew.
+    for page in (alice, bob):
+        expect(page.locator("#status")).to_contain_text(
+            "Access token renewed", timeout=ARRIVAL_TIMEOUT_MS
+        )
+    expect(alice.locator("#status")).to_contain_text(READY_STATUS, timeout=ARRIVAL_TIMEOUT_MS)
+    send(alice, "still here after the renewal")
+
+    expect(bob.locator("#messages")).to_contain_text(
+        "still here after the renewal", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
+
+
+def test_page_asks_to_log_in_again_when_the_refresh_token_expires(
+    new_page, page_problems, serve_with_token_lifetimes
+):
+    server_url = serve_with_token_lifetimes(timedelta(seconds=2), timedelta(seconds=4))
+    alice = open_room_as(new_page, server_url, "alice")
+    # The refresh endpoint's 401 is the answer under test; Chromium logs it as an error.
+    page_problems.allow(r"\b401\b")
+
+    expect(alice.locator("#error")).to_contain_text(
+        "your login has expired", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(alice.locator("#error a")).to_have_text("Log in again")
+    expect(alice.locator("#status")).to_have_text("Offline: your login has expired.")
+
+
+def post_through(server_url, room, username, text):
+    """POST a message to a server's API, as curl would; the HTTP status."""
+    response = requests.post(
+        f"{server_url}/api/rooms/{room.id}/messages/",
+        json={"text": text},
+        auth=(username, "workshop"),
+        timeout=10,
+    )
+    return response.status_code
+
+
+def test_bobs_page_on_server_b_shows_alices_message_from_server_a(
+    new_page, use_redis, start_daphne, lobby
+):
+    use_redis("core")
+    server_a, server_b = start_daphne(), start_daphne()
+    alice = open_room_as(new_page, server_a.url, "alice")
+    bob = open_room_as(new_page, server_b.url, "bob")
+
+    send(alice, "Hello from server A")
+
+    expect(bob.locator("#messages")).to_contain_text(
+        "Hello from server A", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
+
+
+@pytest.mark.parametrize("flavour", ["core", "pubsub"])
+def test_after_a_redis_restart_bobs_page_shows_every_message_stored_meanwhile(
+    flavour, new_page, page_problems, redis_server, use_redis, start_daphne, lobby
+):
+    use_redis(flavour, redis_server.url)
+    server_a, server_b = start_daphne(), start_daphne()
+    bob = open_room_as(new_page, server_b.url, "bob")
+    # While Redis is away the server refuses the page's new handshakes (HTTP 403), which the
+    # browser reports as errors; the page retries with backoff.
+    page_problems.allow(r"Unexpected response code: 403")
+
+    redis_server.stop()
+    expect(bob.locator("#status")).to_contain_text("reconnecting", timeout=ARRIVAL_TIMEOUT_MS)
+    statuses = [post_through(server_a.url, lobby, "alice", f"while away {n}") for n in (1, 2)]
+    redis_server.start()
+
+    assert statuses == [201, 201]
+    expect(bob.locator("#status")).to_have_text(READY_STATUS, timeout=3 * ARRIVAL_TIMEOUT_MS)
+    expect(bob.locator("#messages")).to_contain_text("while away 1")
+    expect(bob.locator("#messages")).to_contain_text("while away 2")
+    expect(bob.locator("#notification-count")).to_have_text("2", timeout=ARRIVAL_TIMEOUT_MS)

@@ -1,0 +1,45 @@
+"""The data model: membership, ordering, and the one write path that notifies (step01)."""
+
+import pytest
+
+from chat.models import Message, Notification
+from chat.services import post_message
+
+
+def test_room_knows_its_members(alice_and_bob, users):
+    assert alice_and_bob.has_member(users["alice"])
+    assert not alice_and_bob.has_member(users["carol"])
+
+
+def test_posting_notifies_every_other_member(lobby, users):
+    message = post_message(lobby, users["alice"], "hello")
+
+    notified = {n.user.username for n in Notification.objects.filter(message=message)}
+    assert notified == {"bob", "carol"}
+    assert Notification.objects.get(user=users["bob"]).text == "alice wrote in Lobby"
+
+
+def test_messages_read_oldest_first(lobby, users):
+    for text in ["one", "two", "three"]:
+        post_message(lobby, users["alice"], text)
+
+    assert [m.text for m in lobby.messages.all()] == ["one", "two", "three"]
+
+
+def test_notifications_read_newest_first(lobby, users):
+    post_message(lobby, users["alice"], "first")
+    post_message(lobby, users["carol"], "second")
+
+    texts = [n.text for n in users["bob"].notifications.all()]
+    assert texts == ["carol wrote in Lobby", "alice wrote in Lobby"]
+
+
+def test_a_failed_notification_leaves_no_message(lobby, users, monkeypatch):
+    def broken_create(*args, **kwargs):
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(Notification.objects, "create", broken_create)
+    with pytest.raises(RuntimeError):
+        post_message(lobby, users["alice"], "lost")
+
+    assert not Message.objects.exists()
