@@ -84,6 +84,19 @@ def serving(command: list[str], port: int, env: dict | None = None):
         process.wait(timeout=10)
 
 
+def settled_thread_count(pid: int, baseline: int | None, seconds: float = 3) -> int | None:
+    """The thread count once the threads of the previous measurement have ended (at most
+    `seconds` later): what the server holds when idle."""
+    deadline = time.monotonic() + seconds
+    count = thread_count(pid)
+    while count is not None and baseline is not None and count > baseline:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+        count = thread_count(pid)
+    return count
+
+
 def thread_count(pid: int) -> int | None:
     """The process's number of threads (Linux /proc), or None where there is no /proc."""
     try:
@@ -198,9 +211,10 @@ def measure(plan: dict) -> dict:
         with serving(command, port, env) as server:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(one_caller(base, 0))  # warm-up
+            baseline = settled_thread_count(server.pid, 1, seconds=1)  # as few as it gets
             for callers in plan["callers"]:
                 for name, path in COLLECTORS.items():
-                    idle = thread_count(server.pid)
+                    idle = settled_thread_count(server.pid, baseline)
                     with PeakThreads(server.pid, idle) as threads:
                         seconds = asyncio.run(simultaneous(base, path, callers))
                     results["simultaneous_callers"].append(
@@ -233,13 +247,13 @@ def machine() -> dict:
 
 
 def plot(document: dict, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    # A Figure of its own, not pyplot: it needs no display, and it leaves the backend of the
+    # caller (a notebook that plots inline) alone.
+    from matplotlib.figure import Figure
 
     plan = document["plan"]
-    figure, (left, middle, right) = plt.subplots(1, 3, figsize=(15, 4.4))
+    figure = Figure(figsize=(15, 4.4))
+    left, middle, right = figure.subplots(1, 3)
     single = document["results"]["single_caller"]
     sizes = [row["sources"] for row in single]
     for name in COLLECTORS:
@@ -286,7 +300,6 @@ def plot(document: dict, path: Path) -> None:
     )
     figure.tight_layout(rect=(0, 0.04, 1, 1))
     figure.savefig(path, dpi=120)
-    plt.close(figure)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,10 +35,17 @@ async def collect(settings, path, sources, seconds=5, concurrency=100):
     settings.NEWS_SOURCES = sources
     settings.NEWS_TIMEOUT = seconds
     settings.NEWS_CONCURRENCY = concurrency
-    communicator = HttpCommunicator(application, "GET", path, headers=HOST)
-    response = await communicator.get_response(timeout=60)
+    response = await get(application, path)
     assert response["status"] == 200
     return json.loads(response["body"])
+
+
+async def get(app, path):
+    """GET `path` from an ASGI application; the response, once the application has finished."""
+    communicator = HttpCommunicator(app, "GET", path, headers=HOST)
+    response = await communicator.get_response(timeout=60)
+    await communicator.wait()  # no task of the application left pending after the test
+    return response
 
 
 def unused_port():
@@ -51,9 +58,8 @@ def unused_port():
 async def test_consumer_answers_every_source_through_http_communicator(settings, fake_news):
     # The talk's test, on today's APIs: the consumer alone, no server, no router.
     settings.NEWS_SOURCES = fake_news.sources()
-    communicator = HttpCommunicator(NewsCollectorAsyncConsumer.as_asgi(), "GET", CONSUMER)
 
-    response = await communicator.get_response(timeout=10)
+    response = await get(NewsCollectorAsyncConsumer.as_asgi(), CONSUMER)
 
     assert response["status"] == 200
     assert (b"Content-Type", b"application/json") in response["headers"]
@@ -145,8 +151,7 @@ async def test_news_concurrency_caps_the_simultaneous_connections(settings, path
 
 
 async def test_every_other_path_still_reaches_django(db):
-    communicator = HttpCommunicator(application, "GET", "/api/rooms/", headers=HOST)
-    response = await communicator.get_response(timeout=10)
+    response = await get(application, "/api/rooms/")
 
     assert response["status"] == 403  # Django REST framework's answer to an anonymous caller
     assert json.loads(response["body"]) == {
