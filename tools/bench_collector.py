@@ -38,6 +38,12 @@ COLLECTORS = {
     "AsyncHttpConsumer": "/collector/collect_news_async/",
 }
 SYNC = "sync view"
+# Lines that stay apart where two collectors measure the same (the threads of both views).
+STYLES = {
+    "sync view": {"marker": "o", "linestyle": "-", "linewidth": 3},
+    "async view": {"marker": "s", "linestyle": "--"},
+    "AsyncHttpConsumer": {"marker": "^", "linestyle": ":"},
+}
 FULL = {"sizes": [10, 25, 50], "delay_ms": 200, "repeats": 5, "callers": [1, 10, 50]}
 QUICK = {"sizes": [3, 6], "delay_ms": 50, "repeats": 1, "callers": [1, 4]}
 CALLERS_SOURCES = 10  # N for the simultaneous-callers part
@@ -257,9 +263,9 @@ def plot(document: dict, path: Path) -> None:
     single = document["results"]["single_caller"]
     sizes = [row["sources"] for row in single]
     for name in COLLECTORS:
-        left.plot(sizes, [row["median_s"][name] for row in single], marker="o", label=name)
+        left.plot(sizes, [row["median_s"][name] for row in single], label=name, **STYLES[name])
     last = single[-1]
-    ratios = ", ".join(f"{n}: {r:.0f}x" for n, r in last["sync_over_async"].items())
+    ratios = ", ".join(f"{n}: {r:.1f}x" for n, r in last["sync_over_async"].items())
     left.set_title(
         f"One caller, sources of {plan['delay_ms']} ms each\n"
         f"sync / async at {last['sources']} sources: {ratios}",
@@ -273,8 +279,9 @@ def plot(document: dict, path: Path) -> None:
     callers = sorted({row["callers"] for row in callers_rows})
     for name in COLLECTORS:
         rows = [row for row in callers_rows if row["collector"] == name]
-        middle.plot(callers, [row["last_answer_s"] for row in rows], marker="o", label=name)
-        right.plot(callers, [row["threads_peak"] or 0 for row in rows], marker="o", label=name)
+        middle.plot(callers, [row["last_answer_s"] for row in rows], label=name, **STYLES[name])
+        peaks = [row["threads_peak"] or 0 for row in rows]
+        right.plot(callers, peaks, label=name, **STYLES[name])
     middle.set_title(
         f"Callers at once, {CALLERS_SOURCES} sources each:\ntime until the last answer", fontsize=10
     )
@@ -300,6 +307,11 @@ def plot(document: dict, path: Path) -> None:
     )
     figure.tight_layout(rect=(0, 0.04, 1, 1))
     figure.savefig(path, dpi=120)
+
+
+def replot(folder: Path = RESULTS) -> None:
+    """Draw collector.png again from collector.json (after a change to the plot only)."""
+    plot(json.loads((folder / "collector.json").read_text()), folder / "collector.png")
 
 
 def main(argv: list[str] | None = None) -> int:
