@@ -13,7 +13,7 @@ RUN = python3 tools/run.py --python "$(PYTHON)"
 STEP_OPTION = $(if $(STEP),--step $(STEP))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check diffs bootstrap lint format bench-collector
+.PHONY: help demo test check diffs bootstrap lint format bench-collector slides slides-pdf
 
 help: ## list the targets
 	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
@@ -30,6 +30,12 @@ check: ## is this machine ready for the workshop?
 
 bench-collector: ## measure step05's three collectors (QUICK=1: a small run)
 	$(RUN) bench-collector $(if $(QUICK),--quick)
+
+slides: ## build the talk's deck: slides/build/deck/index.html, presents from disk
+	$(RUN) slides
+
+slides-pdf: ## build the deck and print it: slides/build/slides.pdf (and slides-notes.pdf)
+	$(RUN) slides --pdf
 
 diffs: ## regenerate each step's CHANGES.diff and README "What changed"
 	$(RUN) diffs

@@ -14,6 +14,7 @@ from pathlib import Path
 import check_env
 import demo
 import diffs
+import slides
 import testing
 from bootstrap import BootstrapError, ensure_venv, resolve_python, venv_dir, venv_python
 from workshop import UsageError, find_step, lint, ruff, step_dirs
@@ -53,6 +54,9 @@ def parser() -> argparse.ArgumentParser:
         "bench-collector", help="measure step05's three news collectors side by side"
     )
     bench.add_argument("--quick", action="store_true", help="a small run (make test's smoke test)")
+    commands.add_parser(
+        "slides", help="build the talk's deck into slides/build/deck/ (presents from disk)"
+    ).add_argument("--pdf", action="store_true", help="also print it to PDF with Chromium")
     commands.add_parser("diffs", help="regenerate CHANGES.diff and README sections").add_argument(
         "--check", action="store_true", help="write nothing; fail when a file drifted"
     )
@@ -80,6 +84,10 @@ def run_bench_collector(args: argparse.Namespace, python: Path) -> int:
     return testing.bench_collector(python, quick=args.quick)
 
 
+def run_slides(args: argparse.Namespace, python: Path) -> int:
+    return slides.run_with(python, pdf=args.pdf)
+
+
 def run_lint(args: argparse.Namespace, python: Path) -> int:
     return lint(python)
 
@@ -96,6 +104,7 @@ COMMANDS = {
     "check": run_check,
     "diffs": run_diffs,
     "bench-collector": run_bench_collector,
+    "slides": run_slides,
     "lint": run_lint,
     "format": run_format,
 }

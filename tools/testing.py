@@ -126,12 +126,18 @@ def check_stage(run: Run) -> Tally:
     return tally
 
 
-# The stages of `make test`, in order. A later "slides" stage (build slides/ offline, check
-# it) goes here once slides/ exists. Browser tests need no stage: they live in each step's
-# pytest suite.
+def slides_stage(run: Run) -> Tally:
+    """slides/'s own pytest suite: the deck built from a clean copy, checked offline and in
+    Chromium, printed to PDF. It runs with any STEP: the deck shows code of several steps."""
+    return run_pytest(run.python, ROOT / "slides")
+
+
+# The stages of `make test`, in order. Browser tests need no stage: they live in each step's
+# pytest suite (and in slides/tests).
 STAGES = [
     Stage("steps", pytest_stage),
     Stage("notebooks", notebook_stage),
+    Stage("slides", slides_stage),
     Stage("checks", check_stage, counts_as_tests=False),
 ]
 

@@ -14,8 +14,9 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 # Build Django's HTTP application first: it runs django.setup(), which loads the apps and
 # their models. Importing a consumer (it imports models) before this line fails with
-# "Apps aren't loaded yet". This also replaces Channels 2's AsgiHandler: since Channels 3,
-# Django's own ASGI handler serves HTTP, with async views and middleware.
+# "Apps aren't loaded yet". This also replaces Channels 2's AsgiHandler (deprecated in
+# Channels 3, removed in 4): Django's own ASGI handler serves HTTP, with async views and
+# middleware.
 django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (imports models)

@@ -1,0 +1,215 @@
+"""The deck's own Sphinx extension: code taken from the steps, speaker notes, one slide level.
+
+- `.. step-code:: stepNN_slug/path.py` is `literalinclude` with a path from the repository root,
+  dedented, rendered by Pygments, the lines that matter chosen by how they begin
+  (`:emphasize-text:`, one beginning a line, indentation ignored), and marked in the HTML
+  with the file and region it names (tests compare the two). A missing file, object or
+  marker, or an `:emphasize-text:` line that begins no line, is a warning, which `-W` turns
+  into a failed build.
+- `.. notes::` holds a slide's speaker notes as reST (paragraphs, lists, inline code): reveal.js
+  shows them in its speaker view (press S). Every slide must have exactly one.
+- Slides are the document title (the first slide) and the sections under it; a deeper section
+  is a warning, so that one press of the right arrow always reaches the next slide.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.directives.code import LiteralInclude
+from sphinx.util import logging
+from sphinx.util.docutils import SphinxDirective
+from sphinx.writers.html5 import HTML5Translator
+from sphinx_revealjs.writers import RevealjsSlideTranslator
+
+logger = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[2]  # slides/_ext/ -> the repository root
+
+# The options of a step-code block that name its region; written into the HTML as data-*.
+REGION_OPTIONS = ("pyobject", "start-at", "start-after", "end-at", "end-before")
+
+
+def text_lines(argument):
+    """An option given as one or more lines of text (each a substring to look for)."""
+    lines = [line.strip() for line in (argument or "").splitlines()]
+    found = [line for line in lines if line]
+    if not found:
+        raise ValueError("give at least one line of text")
+    return found
+
+
+class StepCode(LiteralInclude):
+    """`literalinclude` for the deck: a file of a step, by path from the repository root."""
+
+    option_spec = {
+        **LiteralInclude.option_spec,
+        "emphasize-text": text_lines,
+    }
+
+    def run(self):
+        source = self.arguments[0].strip()
+        if Path(source).is_absolute() or ".." in Path(source).parts:
+            raise self.error(f"step-code takes a path inside the repository: {source!r}")
+        srcdir = Path(self.env.srcdir)
+        # A leading "/" makes literalinclude read the path from the source folder (slides/).
+        self.arguments[0] = "/" + Path(os.path.relpath(ROOT / source, srcdir)).as_posix()
+        self.options.setdefault("language", "python")
+        self.options.setdefault("dedent", None)  # None: remove the common indentation
+        self.options["lineno-match"] = None  # the file's own line numbers, for the caption
+        result = super().run()
+        block = result[0] if result else None
+        if not isinstance(block, nodes.literal_block):
+            return result  # literalinclude's warning (file, object or marker not found)
+        block["linenos"] = False  # numbers go to the caption, not down the side
+        first = block["highlight_args"]["linenostart"]
+        text = block.astext()
+        block["step_source"] = source
+        block["step_region"] = {
+            name: self.options[name] for name in REGION_OPTIONS if name in self.options
+        }
+        block["step_lines"] = (first, first + len(text.splitlines()) - 1)
+        self._emphasize(block, text)
+        return result
+
+    def _emphasize(self, block, text):
+        patterns = self.options.get("emphasize-text", [])
+        lines = text.splitlines()
+        emphasized = set(block["highlight_args"].get("hl_lines", []))
+        for pattern in patterns:
+            matching = {
+                number for number, line in enumerate(lines, 1) if line.strip().startswith(pattern)
+            }
+            if not matching:
+                logger.warning(
+                    "step-code %s: no line starts with %r (:emphasize-text:)",
+                    block["step_source"],
+                    pattern,
+                    location=block,
+                )
+            emphasized |= matching
+        if emphasized:
+            block["highlight_args"]["hl_lines"] = sorted(emphasized)
+
+
+class speaker_notes(nodes.General, nodes.Element):
+    """A slide's speaker notes: `<aside class="notes">` in the deck."""
+
+
+class Notes(SphinxDirective):
+    """`.. notes::` followed by reST: what to say, what to show, what to run."""
+
+    has_content = True
+
+    def run(self):
+        if not self.content:
+            raise self.error("notes: write what to say, show and run on this slide")
+        node = speaker_notes()
+        self.set_source_info(node)
+        self.state.nested_parse(self.content, self.content_offset, node)
+        return [node]
+
+
+def visit_speaker_notes(translator, node):
+    translator.body.append('<aside class="notes">\n')
+
+
+def depart_speaker_notes(translator, node):
+    translator.body.append("</aside>\n")
+
+
+def skip_speaker_notes(translator, node):
+    raise nodes.SkipNode
+
+
+class DeckTranslator(RevealjsSlideTranslator):
+    """sphinx-revealjs' translator, but code is highlighted by Pygments when the deck is built.
+
+    reveal.js' own highlight plugin would do it in the browser: the deck would load a
+    megabyte of highlight.js, and `:emphasize-lines:` would be lost. Pygments marks the
+    emphasized lines (`<span class="hll">`) in the HTML itself, which also prints.
+    """
+
+    def visit_literal_block(self, node):
+        source = node.get("step_source")
+        if source:
+            first, last = node["step_lines"]
+            region = node["step_region"]
+            attributes = [f'data-source="{html.escape(source)}"']
+            attributes += [
+                f'data-{name}="{html.escape(value, quote=True)}"' for name, value in region.items()
+            ]
+            attributes.append(f'data-lines="{first}-{last}"')
+            named = region.get("pyobject")
+            caption = f"{source}" + (f" · {named}" if named else "") + f" · lines {first}–{last}"
+            self.body.append(f'<figure class="step-code" {" ".join(attributes)}>\n')
+            self.body.append(f"<figcaption>{html.escape(caption)}</figcaption>\n")
+        try:
+            HTML5Translator.visit_literal_block(self, node)
+        finally:
+            if source:
+                self.body.append("</figure>\n")
+
+    def depart_literal_block(self, node):
+        HTML5Translator.depart_literal_block(self, node)
+
+
+def check_slides(app, doctree):
+    """One slide level under the title, and exactly one `.. notes::` on every slide."""
+    docname = app.env.docname
+    titles = [child for child in doctree.children if isinstance(child, nodes.section)]
+    for title in titles:
+        _check_notes(title, docname)
+        for slide in _sections(title):
+            _check_notes(slide, docname)
+            for deeper in _sections(slide):
+                logger.warning(
+                    "%r is a section inside slide %r: the deck has one level of slides",
+                    deeper[0].astext(),
+                    slide[0].astext(),
+                    location=deeper,
+                )
+
+
+def _sections(node):
+    return [child for child in node.children if isinstance(child, nodes.section)]
+
+
+def _check_notes(section, docname):
+    own = [found for found in section.findall(speaker_notes) if _nearest_section(found) is section]
+    if len(own) != 1:
+        logger.warning(
+            "slide %r has %d `.. notes::` blocks; it needs exactly one",
+            section[0].astext(),
+            len(own),
+            location=section,
+        )
+
+
+def _nearest_section(node):
+    parent = node.parent
+    while parent is not None and not isinstance(parent, nodes.section):
+        parent = parent.parent
+    return parent
+
+
+def setup(app):
+    app.add_directive("step-code", StepCode)
+    app.add_directive("notes", Notes)
+    skip = (skip_speaker_notes, None)
+    app.add_node(
+        speaker_notes,
+        html=skip,
+        latex=skip,
+        text=skip,
+        man=skip,
+        texinfo=skip,
+        revealjs=(visit_speaker_notes, depart_speaker_notes),
+        dirrevealjs=(visit_speaker_notes, depart_speaker_notes),
+    )
+    app.set_translator("revealjs", DeckTranslator, override=True)
+    app.connect("doctree-read", check_slides)
+    return {"version": "1", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,81 @@
+"""Fixtures of the deck's tests: a build from a clean copy of the repository, and Chromium."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def require(available, reason):
+    """Skip a test whose service is missing, except under CI=true, where it must run."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{reason}; under CI=true this test may not skip")
+    pytest.skip(reason)
+
+
+def clean_copy(target: Path) -> Path:
+    """The files a clone would hold, copied to `target`: git's tracked and untracked files,
+    less what .gitignore ignores (no slides/build/, no venv, no databases, no caches)."""
+    listed = subprocess.run(
+        ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        check=False,
+    )
+    if listed.returncode != 0:  # not a git checkout (an archive): copy the tree as it is
+        shutil.copytree(ROOT, target, ignore=shutil.ignore_patterns(".git", ".venv*", "build"))
+        return target
+    for name in filter(None, listed.stdout.decode().split("\0")):
+        source = ROOT / name
+        if source.is_file():  # a file deleted but not yet staged is listed too
+            (target / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target / name)
+    return target
+
+
+def build_deck(checkout: Path, out: Path) -> subprocess.CompletedProcess:
+    """`python tools/slides.py --out OUT` in `checkout`, with this venv's python."""
+    command = [sys.executable, str(checkout / "tools" / "slides.py"), "--out", str(out)]
+    return subprocess.run(command, cwd=checkout, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def checkout(tmp_path_factory):
+    return clean_copy(tmp_path_factory.mktemp("checkout"))
+
+
+@pytest.fixture(scope="session")
+def built(checkout):
+    """The deck built from the clean copy: (the completed build, the deck's folder)."""
+    out = checkout / "slides" / "build" / "deck"
+    return build_deck(checkout, out), out
+
+
+@pytest.fixture(scope="session")
+def deck(built):
+    """The built deck's folder; the build must have succeeded."""
+    done, out = built
+    if done.returncode != 0:
+        pytest.fail(f"the deck did not build:\n{done.stdout}\n{done.stderr}")
+    return out
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's headless Chromium driven by Playwright (its own browser download is unused)."""
+    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
