@@ -281,7 +281,7 @@ async def open_socket(room, user=None):
     if user is not None:
         headers.append((b"cookie", cookies[user]))
     socket = WebsocketCommunicator(application, f"/ws/conversations/{room.id}/", headers=headers)
-    accepted, detail = await socket.connect()
+    accepted, detail = await socket.connect(timeout=10)
     print(f"{user or 'anonymous'} on {room.name!r}: connect() returned ({accepted}, {detail})")
     return socket
 

@@ -348,7 +348,7 @@ class ScopeRecorder:
 async def handshake(app, path_and_query, headers=(ORIGIN,)):
     """Open a socket on `app`, then close it; the result of connect()."""
     socket = WebsocketCommunicator(app, path_and_query, headers=list(headers))
-    result = await socket.connect()
+    result = await socket.connect(timeout=10)
     await socket.disconnect()
     return result
 
@@ -608,7 +608,7 @@ async def open_socket(label, room, token, origin=ORIGIN):
     socket = WebsocketCommunicator(
         application, f"/ws/conversations/{room.id}/?token={token}", headers=[origin]
     )
-    accepted, detail = await socket.connect()
+    accepted, detail = await socket.connect(timeout=10)
     print(f"{label:32} connect() returned ({accepted}, {detail})")
     return socket
 

@@ -139,7 +139,7 @@ async def open_socket(room, user):
     """A communicator on the room's socket as `user`, with a fresh token, after connect()."""
     path = f"/ws/conversations/{room.id}/?token={AccessToken.for_user(user)}"
     socket = WebsocketCommunicator(application, path, headers=[ORIGIN])
-    accepted, _ = await socket.connect()
+    accepted, _ = await socket.connect(timeout=10)
     print(f"{user.username}'s socket on {room.name!r} (room {room.id}): accepted={accepted}")
     return socket
 

@@ -1,21 +1,32 @@
-"""`make test`: each step's pytest suite in its own process, the notebooks, then the checks;
-ends with one line `N passed, N failed` (root tooling).
+"""`make test`: each step's pytest suite in its own process, the notebooks, the slides' suite
+and the checks, several at once; ends with one line `N passed, N failed` (root tooling).
+
+Most of a suite's time is spent waiting (on sockets, servers, timers, a browser), so the jobs
+run side by side (JOBS at a time, the longest first) and each step's suite spreads its tests
+over pytest-xdist workers. Each job's output is printed whole when it ends, with its time.
 """
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
+import time
 import xml.etree.ElementTree as ElementTree
-from collections.abc import Callable
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import diffs
-from workshop import ROOT, lint, notebooks, relative
+from workshop import ROOT, lint, notebooks, relative, step_number
 
 NOTEBOOK_RUNNER = Path(__file__).with_name("execute_notebook.py")
 BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
+# Jobs at once, and pytest-xdist workers in each step's suite. Measured on a 2-core machine:
+# the whole `make test` takes about a third of its time one job after the other.
+JOBS = int(os.environ.get("WORKSHOP_TEST_JOBS", "3"))
+WORKERS = int(os.environ.get("WORKSHOP_TEST_WORKERS", "3"))
+JOB_TIMEOUT = 20 * 60  # seconds: a job that hangs fails instead of stopping `make test`
 
 
 @dataclass
@@ -34,44 +45,54 @@ class Tally:
         return line + (f", {self.skipped} skipped" if self.skipped else "")
 
 
-@dataclass(frozen=True)
-class Run:
-    """What a stage needs: the venv's python, the step folders, the step chosen (or None)."""
+@dataclass
+class Job:
+    """One command of `make test`: counted from its junit report, or pass/fail by exit code."""
 
-    python: Path
-    steps: list[Path]
-    step: int | None
-
-
-@dataclass(frozen=True)
-class Stage:
     name: str
-    run: Callable[[Run], Tally]
+    command: list[str]
+    cwd: Path = ROOT
+    junit: Path | None = None
     counts_as_tests: bool = True  # a run with no test at all fails; checks do not count
+    order: int = 0  # lower starts earlier: the longest jobs first
+    output: str = field(default="", repr=False)
+    seconds: float = 0.0
 
+    def run(self) -> Tally:
+        started = time.monotonic()
+        try:
+            done = subprocess.run(
+                self.command,
+                cwd=self.cwd,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                timeout=JOB_TIMEOUT,
+                check=False,
+            )
+            self.output, code = done.stdout, done.returncode
+        except subprocess.TimeoutExpired as expired:
+            output = expired.stdout or ""
+            self.output = output if isinstance(output, str) else output.decode(errors="replace")
+            self.output += f"\n{self.name} did not end within {JOB_TIMEOUT} s: stopped\n"
+            code = -1
+        self.seconds = time.monotonic() - started
+        return self.tally(code)
 
-def pytest_stage(run: Run) -> Tally:
-    return sum((run_pytest(run.python, step) for step in run.steps), Tally())
-
-
-def run_pytest(python: Path, step: Path) -> Tally:
-    """`pytest <step>` from the root in its own process, output streamed; counted from junit."""
-    print(f"\n==> pytest {step.name}", flush=True)
-    with tempfile.TemporaryDirectory() as folder:
-        junit = Path(folder) / "junit.xml"
-        command = [str(python), "-m", "pytest", step.name, "-p", "no:cacheprovider"]
-        command.append(f"--junitxml={junit}")
-        code = subprocess.run(command, cwd=ROOT, check=False).returncode
-        tally = junit_tally(junit) if junit.exists() else None
-    if tally is None:
-        print(f"==> pytest {step.name} crashed (exit {code}, no report): counted as 1 failed")
-        return Tally(failed=1)
-    # Exit 5 is "no tests collected"; any other error that the report shows no failure for
-    # (an internal error, a usage error) still fails the run.
-    if code not in (0, 5) and tally.failed == 0:
-        print(f"==> pytest {step.name} exited with {code}: counted as 1 failed")
-        tally.failed = 1
-    return tally
+    def tally(self, code: int) -> Tally:
+        if self.junit is None:
+            return Tally(passed=1) if code == 0 else Tally(failed=1)
+        tally = junit_tally(self.junit) if self.junit.exists() else None
+        if tally is None:
+            self.output += f"\n{self.name} crashed (exit {code}, no report): counted as 1 failed\n"
+            return Tally(failed=1)
+        # Exit 5 is "no tests collected"; any other error that the report shows no failure
+        # for (an internal error, a usage error) still fails the run.
+        if code not in (0, 5) and tally.failed == 0:
+            self.output += f"\n{self.name} exited with {code}: counted as 1 failed\n"
+            tally.failed = 1
+        return tally
 
 
 def junit_tally(path: Path) -> Tally | None:
@@ -92,14 +113,19 @@ def junit_tally(path: Path) -> Tally | None:
     return tally
 
 
-def notebook_stage(run: Run) -> Tally:
-    tally = Tally()
-    for notebook in notebooks(run.step):
-        print(f"\n==> notebook {relative(notebook)}", flush=True)
-        command = [str(run.python), str(NOTEBOOK_RUNNER), str(notebook)]
-        ok = subprocess.run(command, cwd=notebook.parent, check=False).returncode == 0
-        tally += Tally(passed=1) if ok else Tally(failed=1)
-    return tally
+def pytest_job(python: Path, folder: Path, reports: Path, order: int, workers: int) -> Job:
+    """`pytest <folder>` from the root, its tests spread over `workers` xdist processes (0:
+    none, the tests run in the pytest process itself)."""
+    junit = reports / f"{folder.name}.xml"
+    command = [str(python), "-m", "pytest", relative(folder), "-p", "no:cacheprovider"]
+    # loadgroup: tests marked with one xdist_group (a suite's browser tests) share a worker.
+    command += [f"--junitxml={junit}", "-n", str(workers), "--dist", "loadgroup"]
+    return Job(f"pytest {relative(folder)}", command, junit=junit, order=order)
+
+
+def notebook_job(python: Path, notebook: Path) -> Job:
+    command = [str(python), str(NOTEBOOK_RUNNER), str(notebook)]
+    return Job(f"notebook {relative(notebook)}", command, cwd=notebook.parent, order=50)
 
 
 def bench_collector(python: Path, quick: bool = False) -> int:
@@ -108,49 +134,47 @@ def bench_collector(python: Path, quick: bool = False) -> int:
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
-# Checks of the repository itself, one count each. Add `(name, function of the run returning
-# an exit code)` pairs here.
+def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) -> list[Job]:
+    """Every job of a run: the steps' suites (newest, longest, first), the slides' suite
+    (with any STEP: the deck shows code of several steps), the notebooks, the benchmark's
+    smoke test (figures printed, nothing asserted about them)."""
+    jobs = [
+        pytest_job(python, folder, reports, order=-step_number(folder), workers=WORKERS)
+        for folder in steps
+    ]
+    jobs.append(pytest_job(python, ROOT / "slides", reports, order=10, workers=0))
+    jobs += [notebook_job(python, notebook) for notebook in notebooks(step)]
+    bench = [str(python), str(BENCH_COLLECTOR), "--quick"]
+    jobs.append(Job("check: bench-collector --quick", bench, counts_as_tests=False, order=60))
+    return sorted(jobs, key=lambda job: job.order)
+
+
+# Checks of the repository itself, one count each, run after the jobs (they take seconds).
 CHECKS = [
-    ("diffs --check", lambda run: diffs.main(check=True)),
-    ("ruff (make lint)", lambda run: lint(run.python)),
-    # A smoke test: the benchmark runs end to end at a small size and prints its figures.
-    ("bench-collector --quick", lambda run: bench_collector(run.python, quick=True)),
-]
-
-
-def check_stage(run: Run) -> Tally:
-    tally = Tally()
-    for name, check in CHECKS:
-        print(f"\n==> check: {name}", flush=True)
-        tally += Tally(passed=1) if check(run) == 0 else Tally(failed=1)
-    return tally
-
-
-def slides_stage(run: Run) -> Tally:
-    """slides/'s own pytest suite: the deck built from a clean copy, checked offline and in
-    Chromium, printed to PDF. It runs with any STEP: the deck shows code of several steps."""
-    return run_pytest(run.python, ROOT / "slides")
-
-
-# The stages of `make test`, in order. Browser tests need no stage: they live in each step's
-# pytest suite (and in slides/tests).
-STAGES = [
-    Stage("steps", pytest_stage),
-    Stage("notebooks", notebook_stage),
-    Stage("slides", slides_stage),
-    Stage("checks", check_stage, counts_as_tests=False),
+    ("diffs --check", lambda python: diffs.main(check=True)),
+    ("ruff (make lint)", lambda python: lint(python)),
 ]
 
 
 def main(python: Path, steps: list[Path], step: int | None) -> int:
-    run = Run(python, steps, step)
+    started = time.monotonic()
     total, tests = Tally(), Tally()
-    for stage in STAGES:
-        tally = stage.run(run)
-        total += tally
-        if stage.counts_as_tests:
-            tests += tally
-    print()
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = jobs_of(python, steps, step, Path(folder))
+        print(f"make test: {len(jobs)} jobs, {JOBS} at a time: " + ", ".join(j.name for j in jobs))
+        with ThreadPoolExecutor(max_workers=JOBS) as pool:
+            running = {pool.submit(job.run): job for job in jobs}
+            for future in as_completed(running):
+                job, tally = running[future], future.result()
+                print(f"\n==> {job.name}: {tally.summary()} ({job.seconds:.0f} s)", flush=True)
+                print(job.output.rstrip(), flush=True)
+                total += tally
+                if job.counts_as_tests:
+                    tests += tally
+    for name, check in CHECKS:
+        print(f"\n==> check: {name}", flush=True)
+        total += Tally(passed=1) if check(python) == 0 else Tally(failed=1)
+    print(f"\nmake test: {time.monotonic() - started:.0f} s")
     if tests.passed + tests.failed + tests.skipped == 0:
         # Counted as a failure so that the last line agrees with the exit code.
         print("no test ran at all (no step folder, no notebook?): counted as 1 failed")

@@ -8,6 +8,9 @@
   into a failed build.
 - `.. notes::` holds a slide's speaker notes as reST (paragraphs, lists, inline code): reveal.js
   shows them in its speaker view (press S). Every slide must have exactly one.
+- `.. bench-result:: benchmarks/collector.json` puts the headline figures of the committed
+  benchmark run (`make bench-collector`) on a slide, read from its JSON when the deck is built,
+  with the machine it ran on: a fresh run replaces the numbers as it replaces the PNG.
 - Slides are the document title (the first slide) and the sections under it; a deeper section
   is a warning, so that one press of the right arrow always reaches the next slide.
 """
@@ -15,10 +18,12 @@
 from __future__ import annotations
 
 import html
+import json
 import os
 from pathlib import Path
 
 from docutils import nodes
+from docutils.statemachine import StringList
 from sphinx.directives.code import LiteralInclude
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
@@ -93,6 +98,98 @@ class StepCode(LiteralInclude):
             emphasized |= matching
         if emphasized:
             block["highlight_args"]["hl_lines"] = sorted(emphasized)
+
+
+class BenchResult(SphinxDirective):
+    """`.. bench-result:: benchmarks/collector.json`: the benchmark's headline figures.
+
+    A table, one column per collector: the median time of one caller with the most sources of
+    the run, sync / async, and for the most simultaneous callers the time until the last
+    answer and the server's threads (idle -> peak); under it, the machine and the versions.
+    Written as reST and parsed here, so it looks like the deck's other tables. A file that is
+    missing or not the benchmark's JSON is a warning, which `-W` turns into a failed build.
+    """
+
+    required_arguments = 1
+
+    def run(self):
+        source = self.arguments[0].strip()
+        path = ROOT / source
+        self.env.note_dependency(str(path))  # a new run rebuilds the slide
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            text = bench_result_rst(document, source)
+        except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
+            message = f"bench-result {source}: {type(error).__name__}: {error}"
+            return [self.state.document.reporter.warning(message, line=self.lineno)]
+        container = nodes.container(classes=["bench-result"])
+        self.state.nested_parse(StringList(text.splitlines(), source), 0, container)
+        # Cells hold their text with no <p>: a paragraph's margins would make each row of the
+        # table, under the figure, twice as tall as its line of text.
+        for entry in list(container.findall(nodes.entry)):
+            if len(entry) == 1 and isinstance(entry[0], nodes.paragraph):
+                entry[0].replace_self(nodes.inline("", "", *entry[0].children))
+        return [container]
+
+
+def seconds(value):
+    return f"{value:.2f} s" if value >= 1 else f"{value * 1000:.0f} ms"
+
+
+def bench_result_rst(document, source):
+    """The reST of `.. bench-result::` for one benchmarks/collector.json document."""
+    plan, machine, results = document["plan"], document["machine"], document["results"]
+    single = max(results["single_caller"], key=lambda row: row["sources"])
+    names = list(single["median_s"])
+    ratios = single["sync_over_async"]
+    most = max(row["callers"] for row in results["simultaneous_callers"])
+    crowd = {
+        row["collector"]: row for row in results["simultaneous_callers"] if row["callers"] == most
+    }
+    sources = {row["sources"] for row in crowd.values()}
+
+    def threads(row):
+        if row["threads_peak"] is None:
+            return "n/a"
+        return f"{row['threads_idle']} → {row['threads_peak']}"
+
+    rows = [
+        ["", *names],
+        [
+            f"one caller, {single['sources']} sources of {plan['delay_ms']} ms: median time "
+            "(sync / async)",
+            *(
+                seconds(single["median_s"][name])
+                + (f" (**{ratios[name]:.1f}×**)" if name in ratios else "")
+                for name in names
+            ),
+        ],
+        [
+            f"{most} callers at once, {'/'.join(map(str, sorted(sources)))} sources each: "
+            "the last answer",
+            *(seconds(crowd[name]["last_answer_s"]) for name in names),
+        ],
+        [
+            "threads of the server process, idle → peak",
+            *(threads(crowd[name]) for name in names),
+        ],
+    ]
+    lines = [".. list-table::", "   :header-rows: 1", "   :stub-columns: 1", ""]
+    lines += [
+        line
+        for row in rows
+        for line in [f"   * - {row[0]}".rstrip(), *(f"     - {cell}".rstrip() for cell in row[1:])]
+    ]
+    system = str(machine["platform"]).split("-")[0]
+    versions = ", ".join(f"{name} {number}" for name, number in machine["packages"].items())
+    lines += [
+        "",
+        ".. container:: source",
+        "",
+        f"   Measured {str(machine['measured_at'])[:10]} on {machine['cpus']} CPUs, {system} "
+        f"{machine['processor']}, Python {machine['python']}; {versions} (``{source}``).",
+    ]
+    return "\n".join(lines) + "\n"
 
 
 class speaker_notes(nodes.General, nodes.Element):
@@ -199,6 +296,7 @@ def _nearest_section(node):
 def setup(app):
     app.add_directive("step-code", StepCode)
     app.add_directive("notes", Notes)
+    app.add_directive("bench-result", BenchResult)
     skip = (skip_speaker_notes, None)
     app.add_node(
         speaker_notes,

@@ -5,6 +5,7 @@ The deck is built once per session (conftest.py) from a copy of the files a clon
 """
 
 import ast
+import json
 import re
 import shutil
 import subprocess
@@ -251,6 +252,16 @@ def test_every_code_slide_shows_the_current_source_region_it_names(deck):
             "channels1_architecture.svg",
             id="a-figure-gone",
         ),
+        pytest.param(
+            ("benchmarks/collector.json", None, None),
+            "bench-result benchmarks/collector.json",
+            id="the-benchmark-json-gone",
+        ),
+        pytest.param(
+            ("benchmarks/collector.json", '"sync_over_async"', '"ratios"'),
+            "bench-result benchmarks/collector.json: KeyError",
+            id="the-benchmark-json-changed-shape",
+        ),
     ],
 )
 def test_the_build_fails_when_a_piece_the_deck_shows_is_gone(checkout, tmp_path, change, message):
@@ -267,6 +278,62 @@ def test_the_build_fails_when_a_piece_the_deck_shows_is_gone(checkout, tmp_path,
     done = build_deck(copy, copy / "slides" / "build" / "deck")
     assert done.returncode != 0
     assert message in done.stdout + done.stderr
+
+
+def bench_result_text(deck):
+    """The text of the Result slide's figures (`.. bench-result::`), tags removed."""
+    page = (deck / "index.html").read_text(encoding="utf-8")
+    found = re.search(r'<div class="bench-result[^"]*">(.*?)<aside class="notes">', page, re.S)
+    assert found, "no bench-result on any slide"
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", found[1])).split())
+
+
+def benchmark_headlines(document):
+    """What the Result slide must say of a benchmarks/collector.json document."""
+    single = max(document["results"]["single_caller"], key=lambda row: row["sources"])
+    crowds = document["results"]["simultaneous_callers"]
+    most = max(row["callers"] for row in crowds)
+    machine = document["machine"]
+    return [
+        f"{single['sources']} sources of {document['plan']['delay_ms']} ms",
+        *(f"{ratio:.1f}×" for ratio in single["sync_over_async"].values()),
+        f"{most} callers at once",
+        *(
+            f"{row['threads_idle']} → {row['threads_peak']}"
+            for row in crowds
+            if row["callers"] == most
+        ),
+        f"{machine['cpus']} CPUs",
+        f"Python {machine['python']}",
+        machine["measured_at"][:10],
+    ]
+
+
+def test_the_result_slide_shows_the_benchmark_it_is_built_with(deck, checkout, tmp_path):
+    """The figures under benchmarks/collector.png come from benchmarks/collector.json when
+    the deck is built: a fresh `make bench-collector` run replaces them with the figure."""
+    committed = json.loads((ROOT / "benchmarks" / "collector.json").read_text())
+    text = bench_result_text(deck)
+    missing = [wanted for wanted in benchmark_headlines(committed) if wanted not in text]
+    assert not missing, f"{missing} not in the Result slide: {text}"
+
+    copy = tmp_path / "checkout"
+    shutil.copytree(checkout, copy, ignore=shutil.ignore_patterns("build"))
+    fresh = json.loads(json.dumps(committed))
+    single = max(fresh["results"]["single_caller"], key=lambda row: row["sources"])
+    for name in single["sync_over_async"]:
+        single["sync_over_async"][name] = 12.34
+    for row in fresh["results"]["simultaneous_callers"]:
+        row["threads_peak"] = 99 if row["collector"] != "AsyncHttpConsumer" else 3
+    fresh["machine"].update(cpus=64, python="3.13.1", measured_at="2031-01-02T03:04:05+00:00")
+    (copy / "benchmarks" / "collector.json").write_text(json.dumps(fresh))
+    out = copy / "slides" / "build" / "deck"
+    done = build_deck(copy, out)
+    assert done.returncode == 0, f"{done.stdout}\n{done.stderr}"
+    text = bench_result_text(out)
+    missing = [wanted for wanted in benchmark_headlines(fresh) if wanted not in text]
+    assert not missing, f"{missing} not in the rebuilt Result slide: {text}"
+    assert "12.3×" in text and "64 CPUs" in text and "2031-01-02" in text
 
 
 # --- in the browser -----------------------------------------------------------------------------

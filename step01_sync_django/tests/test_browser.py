@@ -3,6 +3,10 @@
 import pytest
 from playwright.sync_api import expect
 
+# One browser per suite: `make test` runs the browser tests in one pytest-xdist worker
+# (--dist loadgroup), not one Chromium in each worker.
+pytestmark = pytest.mark.xdist_group("browser")
+
 # Polling brings a message within one period (2 s); allow for a slow machine.
 ARRIVAL_TIMEOUT_MS = 10_000
 READY_STATUS = "Polled at"

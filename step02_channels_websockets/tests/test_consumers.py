@@ -19,6 +19,9 @@ from config.asgi import application
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 
 ORIGIN = b"http://127.0.0.1:8000"
+# A handshake reads the database (and Redis) in threads: on a busy machine (make test runs
+# suites side by side) it can take longer than WebsocketCommunicator's default of 1 s.
+HANDSHAKE_SECONDS = 10
 
 
 @sync_to_async
@@ -37,7 +40,9 @@ async def open_socket(room, user=None, origin=ORIGIN):
     communicator = WebsocketCommunicator(
         application, f"/ws/conversations/{room.id}/", headers=headers
     )
-    communicator.connected, communicator.close_code = await communicator.connect()
+    communicator.connected, communicator.close_code = await communicator.connect(
+        timeout=HANDSHAKE_SECONDS
+    )
     return communicator
 
 

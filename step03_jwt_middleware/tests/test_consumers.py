@@ -20,6 +20,9 @@ from config.asgi import application
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("channel_layer")]
 
 ORIGIN = b"http://127.0.0.1:8000"
+# A handshake reads the database (and Redis) in threads: on a busy machine (make test runs
+# suites side by side) it can take longer than WebsocketCommunicator's default of 1 s.
+HANDSHAKE_SECONDS = 10
 
 
 async def connect(path, user=None, origin=ORIGIN):
@@ -27,7 +30,9 @@ async def connect(path, user=None, origin=ORIGIN):
     headers = [(b"origin", origin)] if origin else []
     query = f"?token={AccessToken.for_user(user)}" if user is not None else ""
     communicator = WebsocketCommunicator(application, path + query, headers=headers)
-    communicator.connected, communicator.close_code = await communicator.connect()
+    communicator.connected, communicator.close_code = await communicator.connect(
+        timeout=HANDSHAKE_SECONDS
+    )
     return communicator
 
 

@@ -31,6 +31,9 @@ from config.routing import websocket_urlpatterns
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+# A handshake reads the database (and Redis) in threads: on a busy machine (make test runs
+# suites side by side) it can take longer than WebsocketCommunicator's default of 1 s.
+HANDSHAKE_SECONDS = 10
 SOCKET_PATHS = ["/ws/conversations/{room}/", "/ws/notifications/"]
 
 
@@ -119,7 +122,9 @@ def deleted_users_token():
 
 async def connect(app, path, query="", headers=()):
     communicator = WebsocketCommunicator(app, path + query, headers=[ORIGIN, *headers])
-    communicator.connected, communicator.close_code = await communicator.connect()
+    communicator.connected, communicator.close_code = await communicator.connect(
+        timeout=HANDSHAKE_SECONDS
+    )
     return communicator
 
 
@@ -181,7 +186,7 @@ async def test_foreign_origin_is_refused_even_with_a_valid_token(lobby, users):
         headers=[(b"origin", b"http://evil.example")],
     )
 
-    connected, _ = await communicator.connect()
+    connected, _ = await communicator.connect(timeout=HANDSHAKE_SECONDS)
 
     assert not connected
 
@@ -216,7 +221,7 @@ class ScopeRecorder:
 async def scope_seen_with(middleware, query="", headers=()):
     recorder = ScopeRecorder()
     communicator = WebsocketCommunicator(middleware(recorder), "/ws/" + query, headers=headers)
-    await communicator.connect()
+    await communicator.connect(timeout=HANDSHAKE_SECONDS)
     await communicator.disconnect()
     return recorder.scope
 

@@ -1,10 +1,12 @@
 """Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
+import logging
 import os
 import re
 import shutil
 import socket
 import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -96,13 +98,17 @@ def django_db_modify_db_settings(tmp_path_factory):
 def prepare_daphne_child():
     """Runs first in Daphne's child process, a fork of the test process.
 
-    The test database, as in ChannelsLiveServerTestCase; and a new worker thread for
+    The test database, as in ChannelsLiveServerTestCase; a new worker thread for
     asgiref's one-thread executor: threads do not survive a fork, so after the async tests
     have started that thread, the child's executor would queue every database call of the
     sockets (`database_sync_to_async`) for a worker that no longer exists, forever.
     """
     set_database_connection()
     SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
+    # The chat app's log handler writes to the stderr it found at start-up, which under
+    # pytest is a capture that a later test may have closed: write to the real one.
+    for handler in logging.getLogger("chat").handlers:
+        handler.stream = sys.__stderr__  # not setStream(): it would flush the closed one
 
 
 class LiveDaphne:

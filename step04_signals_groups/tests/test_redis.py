@@ -132,3 +132,20 @@ async def test_redis_outage_loses_nothing_and_needs_no_restart(
     caught_up = await sync_to_async(api_as("bob").get)(f"/api/rooms/{lobby.id}/messages/")
     texts = [message["text"] for message in caught_up.json()]
     assert texts == ["during the outage", "after the outage"]
+
+
+@pytest.mark.parametrize("flavour", FLAVOURS)
+async def test_handshake_while_redis_is_down_is_refused_not_crashed(
+    flavour, redis_server, use_redis, start_daphne, lobby, users
+):
+    use_redis(flavour, redis_server.url)
+    server = start_daphne()
+    redis_server.stop()
+
+    with pytest.raises(websockets.InvalidStatus) as refused:
+        async with open_socket(server, lobby, users["bob"]):
+            pass
+
+    # 403 (the consumer closed before accepting), not 500 (an exception in the application):
+    # the page tries again with backoff, and the server's log has one line, no traceback.
+    assert refused.value.response.status_code == 403

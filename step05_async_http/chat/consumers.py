@@ -91,6 +91,9 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
         Without this, Redis going away makes Daphne log a traceback for each open socket (and
         close it with 1011 all the same).
         """
+        # Channels sets base_send after it has opened the socket's channel on the layer; a
+        # layer that fails right there (Pub/Sub subscribes) would leave nothing to close with.
+        self.base_send = send
         try:
             await super().__call__(scope, receive, send)
         except LAYER_ERRORS as error:

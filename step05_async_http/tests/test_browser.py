@@ -12,6 +12,10 @@ import requests
 from playwright.sync_api import expect
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
+# One browser per suite: `make test` runs the browser tests in one pytest-xdist worker
+# (--dist loadgroup), not one Chromium in each worker.
+pytestmark = pytest.mark.xdist_group("browser")
+
 # The sockets bring a message at once; allow for a slow machine.
 ARRIVAL_TIMEOUT_MS = 10_000
 READY_STATUS = "Live: connected by WebSocket."
