@@ -408,7 +408,7 @@ print(json.dumps(answers["async view"]["sources"]["blog-1"], indent=2))
 #    process's peak number of threads (read from `/proc`, so on Linux only).
 #
 # The full run, `make bench-collector`, takes about two minutes. Here is a plan that takes
-# about 15 seconds. `measure` calls `asyncio.run`, which cannot run inside the notebook's
+# about 10 seconds. `measure` calls `asyncio.run`, which cannot run inside the notebook's
 # event loop, so the notebook runs it in a worker thread with `asyncio.to_thread`. The
 # Daphne processes inherit the notebook's environment; the cell takes
 # `DJANGO_ALLOW_ASYNC_UNSAFE` out of it for them, so they run as a real server does.
@@ -421,7 +421,7 @@ if str(TOOLS) not in sys.path:
     sys.path.insert(0, str(TOOLS))
 import bench_collector
 
-PLAN = {"sizes": [2, 5, 10], "delay_ms": 100, "repeats": 1, "callers": [1, 5, 10]}
+PLAN = {"sizes": [3, 10], "delay_ms": 100, "repeats": 1, "callers": [1, 10]}
 print("the notebook's plan:", PLAN)
 print("make bench-collector:", bench_collector.FULL)
 
