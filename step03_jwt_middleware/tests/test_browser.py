@@ -114,7 +114,7 @@ def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, ser
 
 
 def test_page_survives_its_access_token_expiring(new_page, serve_with_token_lifetimes):
-    server_url = serve_with_token_lifetimes(timedelta(seconds=3), timedelta(hours=1))
+    server_url = serve_with_token_lifetimes(timedelta(seconds=5), timedelta(hours=1))
     alice = open_room_as(new_page, server_url, "alice")
     bob = open_room_as(new_page, server_url, "bob")
 

@@ -18,6 +18,7 @@ const notificationStatus = document.getElementById("notifications-status");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const TOKEN_EXPIRED = 4401; // the server's close code: "your access token has expired"
 const MAX_RETRY_SECONDS = 30;
+const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
 let tokens = null; // {access, refresh}: in memory, gone with the tab (never localStorage)
 let renewing = null; // the refresh under way, shared by both sockets
@@ -76,9 +77,10 @@ async function postJson(url, body, headers = {}) {
 
 function expiresSoon(token) {
   // A JWT's claims are readable by anyone (base64url JSON): only its signature is protected,
-  // and the server checks that. The page reads `exp` to renew before a reconnect is refused.
+  // and the server checks that. The page reads `exp` to renew before a reconnect is refused:
+  // a handshake on a busy server can take seconds, and a token that expires on the way is.
   const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
-  return claims.exp * 1000 - Date.now() < 1000;
+  return claims.exp * 1000 - Date.now() < RENEW_MARGIN_MS;
 }
 
 function renewAccess() {
