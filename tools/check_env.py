@@ -36,9 +36,13 @@ PACKAGES = {
     "pytest": "pytest",
     "pytest_django": "pytest-django",
     "pytest_asyncio": "pytest-asyncio",
+    "xdist": "pytest-xdist",
     "nbclient": "nbclient",
     "jupytext": "jupytext",
     "playwright": "playwright",
+    "sphinx": "Sphinx",
+    "sphinx_revealjs": "sphinx-revealjs",
+    "matplotlib": "matplotlib",
 }
 DEMO_PORTS = (8000, 8001)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
@@ -169,6 +173,18 @@ def redis_command(conn: socket.socket, *args: str) -> str:
         return replies.readline().decode(errors="replace").strip()
 
 
+def check_redis_server() -> Result:
+    found = shutil.which("redis-server")
+    if found:
+        return Result("OK", f"redis-server for the Redis outage tests ({found})")
+    return Result(
+        "WARN",
+        "no redis-server program (step04+'s outage tests start their own; they skip without "
+        "it, except under CI=true)",
+        "apt-get install redis-server | brew install redis",
+    )
+
+
 def check_browser() -> Result:
     found = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
     if found:
@@ -184,7 +200,8 @@ def report(venv: Path) -> int:
     """Print the report; 1 when a required item failed."""
     results = [check_python(venv), *check_packages(venv)]
     results += [check_port(port) for port in DEMO_PORTS]
-    results += [check_redis(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL), check_browser()]
+    results += [check_redis(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL), check_redis_server()]
+    results.append(check_browser())
     for result in results:
         print(result.line())
     failed = sum(result.status == "FAIL" for result in results)
