@@ -83,6 +83,7 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
     """
 
     expiry = None  # the task that closes the socket when the token expires
+    accepted = False  # set once the handshake has been accepted
     closed = False  # set once the socket is closed, by either side
 
     async def __call__(self, scope, receive, send):
@@ -104,7 +105,7 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
             LayerWatch.remove(self)
 
     async def close_for_layer_failure(self, error):
-        """Close the socket (refuse it, before accept) because the channel layer failed."""
+        """Close the socket with 4503 because the channel layer failed."""
         if self.closed:
             return
         name = type(error).__name__
@@ -112,7 +113,16 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
             "Closing %s: channel layer unreachable (%s: %s)", self.scope["path"], name, error
         )
         self.groups = []  # nothing to leave on a layer that is down
+        if not self.accepted:
+            # During the handshake (joining the groups failed): refusing it would be HTTP
+            # 403, "you may not", which a browser logs as an error. Accept, then say 4503.
+            await self.accept()
         await self.close(code=LAYER_FAILED)
+
+    async def accept(self, subprotocol=None, headers=None):
+        """Accept the handshake (remembered: a layer failure before it closes differently)."""
+        self.accepted = True
+        await super().accept(subprotocol, headers)
 
     async def close(self, code=None, reason=None):
         """Close from the server's side, once (the token timer and the layer watch may race)."""

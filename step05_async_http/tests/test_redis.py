@@ -135,17 +135,17 @@ async def test_redis_outage_loses_nothing_and_needs_no_restart(
 
 
 @pytest.mark.parametrize("flavour", FLAVOURS)
-async def test_handshake_while_redis_is_down_is_refused_not_crashed(
+async def test_handshake_while_redis_is_down_is_closed_with_4503_not_crashed(
     flavour, redis_server, use_redis, start_daphne, lobby, users
 ):
     use_redis(flavour, redis_server.url)
     server = start_daphne()
     redis_server.stop()
 
-    with pytest.raises(websockets.InvalidStatus) as refused:
-        async with open_socket(server, lobby, users["bob"]):
-            pass
+    async with open_socket(server, lobby, users["bob"]) as bob:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(bob.recv(), timeout=10)
 
-    # 403 (the consumer closed before accepting), not 500 (an exception in the application):
-    # the page tries again with backoff, and the server's log has one line, no traceback.
-    assert refused.value.response.status_code == 403
+    # Not a 500 (an exception in the application, a traceback in the log), nor a 403 ("you
+    # may not"): accepted, then closed with 4503, so the page backs off and tries again.
+    assert closed.value.rcvd.code == LAYER_FAILED

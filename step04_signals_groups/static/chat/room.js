@@ -17,6 +17,8 @@ const notificationCount = document.getElementById("notification-count");
 const notificationStatus = document.getElementById("notifications-status");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const TOKEN_EXPIRED = 4401; // the server's close code: "your access token has expired"
+const LAYER_FAILED = 4503; // and "I cannot reach my channel layer (Redis): come back later"
+const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
@@ -127,8 +129,9 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
     // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
     const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(tokens.access)}`);
     live.socket = socket;
+    let openedAt = null;
     socket.addEventListener("open", () => {
-      retrySeconds = 1;
+      openedAt = Date.now();
       onStatus();
       onOpen();
     });
@@ -138,14 +141,17 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
       if (event.code === TOKEN_EXPIRED) {
         onStatus("Access token expired: renewing it…");
         connect(true);
-      } else {
-        retryLater(); // the server restarted, or the network went away
+        return;
       }
+      // Closed right after opening (4503 while Redis is away): keep backing off.
+      if (openedAt !== null && Date.now() - openedAt > STABLE_MS) retrySeconds = 1;
+      const why = event.code === LAYER_FAILED ? "The server lost Redis" : "Disconnected";
+      retryLater(why); // or the server restarted, or the network went away
     });
   }
 
-  function retryLater() {
-    onStatus(`Disconnected; reconnecting in ${retrySeconds} s…`);
+  function retryLater(why = "Disconnected") {
+    onStatus(`${why}; reconnecting in ${retrySeconds} s…`);
     setTimeout(() => connect(false), retrySeconds * 1000);
     retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
   }
