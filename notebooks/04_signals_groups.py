@@ -849,37 +849,38 @@ else:
 # | a receiver not reading yet | reads it later, within 60 s | gets it only if subscribed then |
 # | Redis goes away: open sockets | receive fails: closed with 4503 | `LayerWatch` closes: 4503 |
 # | Redis goes away: a save | `group_send` raises, one log line | the same |
-# | Redis comes back | reconnects by itself | resubscribes by itself |
+# | Redis comes back | reconnects by itself | resubscribes by itself, a second or two later |
 #
 # The outage rows are the README's "When Redis goes away", measured by the step's tests
 # (`tests/test_redis.py`). With `core`, each socket's pending receive fails at once; left
 # alone, Daphne would log a traceback per socket and close each with 1011, so
 # `AsyncBaseConsumer.__call__` catches the error and closes with 4503 instead. With
 # `pubsub`, nothing fails for the sockets: the layer logs a traceback every second and
-# resubscribes once Redis is back, and what was published meanwhile never reaches them.
-# So the step's `LayerWatch` tests the layer once a second while sockets are open, and
-# closes them with 4503 when it fails. A save during the outage stores its row; the
-# helper catches the `ConnectionError` of `group_send` and logs one line. Either way the
-# page reconnects with backoff once Redis is back and catches up with `?after=`, so its
-# reader loses no message.
+# resubscribes once Redis is back, and what was published meanwhile never reaches them;
+# for a second or two after the return it even publishes before it has subscribed again.
+# So the step's `LayerWatch` sends a probe to its own channel and waits for it to come
+# back: at each handshake, before the socket is accepted, and once a second while sockets
+# are open. When it fails or does not come back, the sockets are closed with 4503 (a send
+# alone would succeed while nothing is delivered). A save during the outage stores its
+# row; the helper catches the `ConnectionError` of `group_send` and logs one line. Either
+# way the page reconnects with backoff once Redis is back and catches up with `?after=`,
+# so its reader loses no message.
 
 # %% [markdown]
 # ### Cleaning up Redis
 #
 # The sockets are closed. One task of the step may still use a layer: `LayerWatch` (in
-# `chat/consumers.py`) tests the channel layer once a second while sockets are open, and
-# stops within a second of the last one closing; the cell waits for it, so that it does
-# not open a connection again. Then it closes the layers' connections, deletes any key
-# left with the notebook's prefixes (there should be none), and puts the in-memory layer
-# back.
+# `chat/consumers.py`) probes the channel layer once a second while sockets are open, and
+# stops within a second of the last one closing; the cell waits for it
+# (`LayerWatch.finished()`), so that it does not open a connection again. Then it closes
+# the layers' connections, deletes any key left with the notebook's prefixes (there
+# should be none), and puts the in-memory layer back.
 
 # %%
 from chat.consumers import LayerWatch
 
 if REDIS_OK:
-    watch = LayerWatch.of_loop.get(asyncio.get_running_loop())
-    if watch is not None and watch.task is not None:
-        await watch.task
+    await LayerWatch.finished()
     await core_layer.close_pools()
     await pubsub_layer.flush()  # closes its connection and its receiving task
     pubsub_override.disable()

@@ -108,9 +108,18 @@ def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, ser
 
     daphne.stop()
     expect(alice.locator("#status")).to_contain_text("reconnecting")
+    # Typed while the server is away: the text waits in its box, and leaves on reconnect.
+    send(alice, "typed while away")
+    expect(alice.locator("#error")).to_have_text(
+        "Not connected: your message will be sent when the connection is back."
+    )
+    expect(alice.locator("#message-text")).to_have_value("typed while away")
     daphne.start()
 
     expect(alice.locator("#status")).to_have_text(READY_STATUS, timeout=ARRIVAL_TIMEOUT_MS)
+    expect(alice.locator("#messages")).to_contain_text("typed while away")
+    expect(alice.locator("#message-text")).to_have_value("")
+    expect(alice.locator("#error")).to_be_hidden()
     send(alice, "back again")
     expect(alice.locator("#messages")).to_contain_text("back again")
 
@@ -126,8 +135,12 @@ def test_page_survives_its_access_token_expiring(new_page, serve_with_token_life
             "Access token renewed", timeout=ARRIVAL_TIMEOUT_MS
         )
     expect(alice.locator("#status")).to_contain_text(READY_STATUS, timeout=ARRIVAL_TIMEOUT_MS)
+    # Sent whether alice's socket is open or reconnecting at that instant (every 5 s here).
     send(alice, "still here after the renewal")
 
+    expect(alice.locator("#messages")).to_contain_text(
+        "still here after the renewal", timeout=ARRIVAL_TIMEOUT_MS
+    )
     expect(bob.locator("#messages")).to_contain_text(
         "still here after the renewal", timeout=ARRIVAL_TIMEOUT_MS
     )

@@ -31,47 +31,124 @@ TOKEN_EXPIRED = 4401
 LAYER_FAILED = 4503
 
 
-class LayerWatch:
-    """Closes one process's sockets when its channel layer fails, so that their pages catch up.
+class LayerSilent(ConnectionError):
+    """The channel layer took a probe and did not bring it back."""
 
-    With Redis gone, RedisChannelLayer fails each socket's pending receive by itself (see
-    `AsyncBaseConsumer.__call__`). RedisPubSubChannelLayer does not: its sockets stay open and
-    it resubscribes when Redis returns, so what was sent meanwhile never reaches them and
-    their pages cannot know. So, while sockets are open, one trivial group_send a second tests
-    the layer, and a failure closes them all.
+
+def is_layer_failure(error):
+    """Whether `error` means "this process cannot use its channel layer right now"."""
+    if isinstance(error, LAYER_ERRORS):
+        return True
+    # channels-redis 4.3's Pub/Sub layer, right after Redis returns: its receiving task and a
+    # handshake's subscribe both read the new connection, and asyncio refuses the second
+    # reader once (the same race as redis-py issue #2540). Any other RuntimeError is a bug.
+    return isinstance(error, RuntimeError) and "another coroutine is already waiting" in str(error)
+
+
+class LayerWatch:
+    """Proves, for one server process, that its channel layer still carries messages.
+
+    A probe sent to the watch's own channel must come back: at each handshake, before the
+    socket is accepted, and once a second while sockets are open. When it does not, the
+    sockets are closed with 4503 and their pages reconnect and catch up. A round trip, not
+    just a send, because RedisPubSubChannelLayer loses messages without an error twice: it
+    keeps its sockets open through an outage, and for a second or two after Redis returns it
+    publishes while it has not subscribed again. (RedisChannelLayer fails each socket's
+    pending receive by itself, see `AsyncBaseConsumer.__call__`.)
     """
 
-    interval = 1.0
-    of_loop = weakref.WeakKeyDictionary()  # one watch per event loop (per server process)
+    interval = 1.0  # seconds between probes while sockets are open
+    timeout = 5.0  # Redis on loopback answers in a millisecond; a busy event loop is slower
+    of_loop = weakref.WeakKeyDictionary()  # {event loop: {channel layer: its watch}}
 
-    def __init__(self):
+    def __init__(self, layer):
+        self.layer = layer
         self.consumers = set()
-        self.task = None
+        self.task = None  # the probes while sockets are open
+        self.channel = None  # the watch's own channel on the layer...
+        self.listener = None  # ...and the task that reads it
+        self.starting = asyncio.Lock()
+        self.arrivals = {}  # {probe number: the future its arrival resolves}
+        self.probes = 0
 
     @classmethod
-    def add(cls, consumer):
-        watch = cls.of_loop.setdefault(asyncio.get_running_loop(), cls())
+    def of(cls, layer):
+        watches = cls.of_loop.setdefault(asyncio.get_running_loop(), weakref.WeakKeyDictionary())
+        if layer not in watches:
+            watches[layer] = cls(layer)
+        return watches[layer]
+
+    @classmethod
+    async def admit(cls, consumer):
+        """At a handshake: watch the consumer, once a probe has come back (or raise)."""
+        watch = cls.of(consumer.channel_layer)
         watch.consumers.add(consumer)
         if watch.task is None or watch.task.done():
             watch.task = asyncio.create_task(watch.watch())
+        await watch.round_trip()
 
     @classmethod
     def remove(cls, consumer):
-        watch = cls.of_loop.get(asyncio.get_running_loop())
+        layer = getattr(consumer, "channel_layer", None)  # None if it failed before it had one
+        watch = cls.of_loop.get(asyncio.get_running_loop(), {}).get(layer) if layer else None
         if watch is not None:
             watch.consumers.discard(consumer)
 
-    async def watch(self):
-        while self.consumers:
-            await asyncio.sleep(self.interval)
-            if not self.consumers:
-                return
-            layer = next(iter(self.consumers)).channel_layer  # the layer the sockets use now
+    @classmethod
+    async def finished(cls):
+        """Wait until this event loop's watches have stopped (their sockets have all closed)."""
+        for watch in list(cls.of_loop.get(asyncio.get_running_loop(), {}).values()):
+            if watch.task is not None:
+                await watch.task
+
+    async def round_trip(self):
+        """Send a probe to the watch's own channel and wait until it comes back."""
+        async with self.starting:
+            if self.listener is None or self.listener.done():
+                # A channel like the sockets' own: RedisChannelLayer reads all of a process's
+                # channels with one blocking read, but only those of one prefix.
+                self.channel = await self.layer.new_channel()
+                self.listener = asyncio.create_task(self.listen(self.channel))
+        self.probes += 1
+        number = self.probes
+        self.arrivals[number] = asyncio.get_running_loop().create_future()
+        try:
+            await self.layer.send(self.channel, {"type": "layer.probe", "number": number})
+            await asyncio.wait_for(self.arrivals[number], self.timeout)
+        except TimeoutError:
+            raise LayerSilent(f"a probe did not come back within {self.timeout:g} s") from None
+        finally:
+            del self.arrivals[number]
+
+    async def listen(self, channel):
+        """Read the watch's channel: each probe that arrives ends the wait for it."""
+        while True:
             try:
-                await layer.group_send("layer-watch", {"type": "layer.watch"})
-            except LAYER_ERRORS as error:
-                for consumer in list(self.consumers):
-                    await consumer.close_for_layer_failure(error)
+                message = await self.layer.receive(channel)
+            except LAYER_ERRORS:
+                await asyncio.sleep(self.interval)  # Redis is away; the probes will say so
+                continue
+            arrival = self.arrivals.get(message.get("number"))
+            if arrival is not None and not arrival.done():
+                arrival.set_result(None)
+
+    async def watch(self):
+        """Probe once a second while sockets are open; a failure closes them all with 4503."""
+        try:
+            while self.consumers:
+                await asyncio.sleep(self.interval)
+                if not self.consumers:
+                    break
+                try:
+                    await self.round_trip()
+                except LAYER_ERRORS as error:
+                    for consumer in list(self.consumers):
+                        await consumer.close_for_layer_failure(error)
+        finally:
+            # The last socket has closed: stop reading (the next handshake starts anew).
+            if self.listener is not None:
+                self.listener.cancel()
+            self.listener = self.channel = None
 
 
 class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
@@ -97,7 +174,9 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
         self.base_send = send
         try:
             await super().__call__(scope, receive, send)
-        except LAYER_ERRORS as error:
+        except (*LAYER_ERRORS, RuntimeError) as error:
+            if not is_layer_failure(error):
+                raise
             await self.close_for_layer_failure(error)
         finally:
             if self.expiry is not None:
@@ -109,13 +188,11 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
         if self.closed:
             return
         name = type(error).__name__
-        logger.info(
-            "Closing %s: channel layer unreachable (%s: %s)", self.scope["path"], name, error
-        )
+        logger.info("Closing %s: channel layer failed (%s: %s)", self.scope["path"], name, error)
         self.groups = []  # nothing to leave on a layer that is down
         if not self.accepted:
-            # During the handshake (joining the groups failed): refusing it would be HTTP
-            # 403, "you may not", which a browser logs as an error. Accept, then say 4503.
+            # During the handshake (joining the groups or the probe failed): refusing it would
+            # be HTTP 403, "you may not", which a browser logs as an error. Accept, then 4503.
             await self.accept()
         await self.close(code=LAYER_FAILED)
 
@@ -147,10 +224,12 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
         """
         if not (self.scope["user"].is_authenticated and self.groups):
             raise DenyConnection
+        # The groups are joined; accept only once the layer has carried a probe to this
+        # process (else __call__ closes the socket with 4503 and the page comes back later).
+        await LayerWatch.admit(self)
         token = self.scope.get("token")
         if token is not None:
             self.expiry = asyncio.create_task(self.close_when_expired(token["exp"]))
-        LayerWatch.add(self)
         raise AcceptConnection
 
     async def close_when_expired(self, expires_at):

@@ -27,6 +27,7 @@ let renewing = null; // the refresh under way, shared by both sockets
 let renewals = 0;
 let loginExpired = false;
 let lastMessageId = null;
+let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 let unreadCount = 0;
 const seenNotifications = new Set();
 let roomLive = { socket: null }; // the two sockets (see openLive)
@@ -212,7 +213,10 @@ async function start() {
     return;
   }
   roomLive = openLive(`/ws/conversations/${roomId}/`, {
-    onOpen: () => catchUp().catch((error) => showError(error.message)),
+    onOpen: () => {
+      if (sendWhenOpen) sendTyped();
+      catchUp().catch((error) => showError(error.message));
+    },
     onFrame: (frame) => {
       if (frame.type === "message") showMessage(frame.data);
       else if (frame.type === "error") showError(frame.error);
@@ -232,16 +236,26 @@ async function start() {
   });
 }
 
+function sendTyped() {
+  // The socket reconnects routinely (each time an access token expires): what is typed
+  // meanwhile stays in its box and leaves as soon as the socket is open again.
+  const input = document.getElementById("message-text");
+  sendWhenOpen = false;
+  if (!input.value) {
+    showError(""); // emptied while waiting: nothing to send
+  } else if (roomLive.socket?.readyState !== WebSocket.OPEN) {
+    sendWhenOpen = true;
+    showError("Not connected: your message will be sent when the connection is back.");
+  } else {
+    roomLive.socket.send(JSON.stringify({ type: "message", text: input.value }));
+    input.value = "";
+    showError("");
+  }
+}
+
 document.getElementById("message-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const input = document.getElementById("message-text");
-  if (roomLive.socket?.readyState !== WebSocket.OPEN) {
-    showError("Not connected: wait for the connection to come back.");
-    return;
-  }
-  roomLive.socket.send(JSON.stringify({ type: "message", text: input.value }));
-  input.value = "";
-  showError("");
+  sendTyped();
 });
 
 start();
