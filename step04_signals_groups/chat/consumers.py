@@ -125,7 +125,9 @@ class LayerWatch:
         while True:
             try:
                 message = await self.layer.receive(channel)
-            except LAYER_ERRORS:
+            except (*LAYER_ERRORS, RuntimeError) as error:
+                if not is_layer_failure(error):
+                    raise
                 await asyncio.sleep(self.interval)  # Redis is away; the probes will say so
                 continue
             arrival = self.arrivals.get(message.get("number"))
@@ -141,7 +143,9 @@ class LayerWatch:
                     break
                 try:
                     await self.round_trip()
-                except LAYER_ERRORS as error:
+                except (*LAYER_ERRORS, RuntimeError) as error:
+                    if not is_layer_failure(error):
+                        raise
                     for consumer in list(self.consumers):
                         await consumer.close_for_layer_failure(error)
         finally:

@@ -27,8 +27,12 @@ class TroubledLayer(InMemoryChannelLayer):
 
     deaf = False  # takes every message and delivers none
     subscribe_error = None  # an exception the next new_channel() raises, once
+    send_error = None  # an exception the next send() raises, once
 
     async def send(self, channel, message):
+        if self.send_error is not None:
+            error, self.send_error = self.send_error, None
+            raise error
         if not self.deaf:
             await super().send(channel, message)
 
@@ -96,6 +100,19 @@ async def test_two_readers_race_of_the_pubsub_layer_closes_with_4503_without_a_t
     assert bob.connected
     assert await bob.receive_nothing(timeout=0.5)
     await bob.disconnect()
+
+
+async def test_two_readers_race_while_a_socket_is_open_closes_it_with_4503(
+    layer, lobby, users, caplog
+):
+    bob = await open_socket(lobby, users["bob"])
+    assert bob.connected
+
+    layer.send_error = RuntimeError(TWO_READERS)  # the watch's next probe meets it
+
+    frame = await bob.receive_output(timeout=HANDSHAKE_SECONDS)
+    assert (frame["type"], frame["code"]) == ("websocket.close", LAYER_FAILED)
+    assert not any(record.exc_info for record in caplog.records)
 
 
 async def test_any_other_runtime_error_is_not_taken_for_a_layer_failure(layer, lobby, users):
