@@ -80,21 +80,25 @@ async def test_every_collector_answers_the_same_json(settings, fake_news, path):
     assert blog["headlines"] == ["Blog 2, story 1", "Blog 2, story 2", "Blog 2, story 3"]
 
 
+# How fast is measured by `make bench-collector`, side by side; these tests check how the
+# sources are asked, which the fake server counts: all at once, or one after the other.
+
+
 @async_collectors
 async def test_async_collectors_fetch_the_sources_at_once(settings, path):
-    with FakeNewsServer(count=10, delay=0.3) as server:
+    with FakeNewsServer(count=10, delay=1.0) as server:
         report = await collect(settings, path, server.sources())
 
-    sum_of_delays_ms = 10 * 300
     assert all(source["ok"] for source in report["sources"].values())
-    assert report["elapsed_ms"] < sum_of_delays_ms / 3  # one delay or so, not ten
+    assert server.peak_in_flight == 10  # every source waited on at the same time
 
 
 async def test_sync_collector_fetches_one_source_after_the_other(settings):
-    with FakeNewsServer(count=10, delay=0.3) as server:
+    with FakeNewsServer(count=5, delay=0.1) as server:
         report = await collect(settings, SYNC, server.sources())
 
-    assert report["elapsed_ms"] >= 10 * 300  # at least the sum of the delays
+    assert all(source["ok"] for source in report["sources"].values())
+    assert server.peak_in_flight == 1  # never two sources at once
 
 
 # Each failure, for each collector: (the path on the fake server, or a URL; the status;
@@ -138,8 +142,10 @@ async def test_any_number_of_hanging_sources_costs_about_one_timeout(
     report = await collect(settings, path, hanging, seconds=1, concurrency=concurrency)
 
     assert {source["error"] for source in report["sources"].values()} == {"timed out after 1 s"}
-    # About one timeout (1 s), whatever the number of sources; one after the other: 20 s.
-    assert report["elapsed_ms"] < 2 * 1000
+    # About one timeout (1 s), whatever the number of sources. What this rules out: a timeout
+    # per source (20 s one after the other), or per batch of 4 under the cap (5 s). Wide of
+    # 1 s on purpose, for a busy machine: it tests what the timeout counts, not speed.
+    assert report["elapsed_ms"] < 4 * 1000
 
 
 @async_collectors
