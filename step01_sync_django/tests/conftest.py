@@ -1,8 +1,10 @@
 """Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
 import os
+import platform
 import re
 import shutil
+import sys
 
 import pytest
 from django.conf import settings
@@ -68,7 +70,27 @@ def require(available, reason):
     pytest.skip(reason)
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def system_chromium():
+    """Debian's Chromium when it is installed, else None. (Ubuntu's `chromium` is a snap,
+    which Playwright cannot drive.)"""
+    found = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
+    return None if found is None or found.startswith("/snap/") else found
+
+
+def chromium_install_hint():
+    """The command that gives this system a Chromium for the browser tests."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:  # macOS, Windows
+        release = {}
+    if release.get("ID") == "debian":
+        return "sudo apt-get install chromium"
+    python = f'"{sys.executable}"' if " " in sys.executable else sys.executable
+    with_deps = " --with-deps" if release.get("ID") == "ubuntu" else ""  # its libraries, by apt
+    return f"{python} -m playwright install{with_deps} chromium"
 
 
 @pytest.fixture(scope="session")
@@ -83,23 +105,23 @@ def django_db_modify_db_settings(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (its own browser download is not used).
+    """Headless Chromium driven by Playwright: Debian's where it is installed, else
+    Playwright's own (`python -m playwright install chromium`, on macOS and Windows).
 
     Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
     calls where a loop runs. The browser tests' ORM calls (fixtures, the test database) are
     plain sync code that shares nothing with that loop, so they lift the guard for this
     module only, and the browser closes with the module.
     """
-    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    executable = system_chromium()
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        own = os.path.exists(playwright.chromium.executable_path)
+        require(executable or own, f"no Chromium for browser tests: {chromium_install_hint()}")
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            # No sandbox as root; no background calls home on a machine with no internet.
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        # No sandbox as root; no background calls home on a machine with no internet.
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 

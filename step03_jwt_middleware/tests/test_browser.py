@@ -43,19 +43,24 @@ def server_url(daphne, lobby, alice_and_bob):
 
 
 @pytest.fixture
-def serve_with_token_lifetimes(transactional_db, monkeypatch, request, lobby, alice_and_bob):
-    """`serve_with_token_lifetimes(access, refresh)`: start Daphne with tokens that live that long.
-
-    simplejwt copies the lifetimes from the settings into its token classes when it is first
-    imported, so the test sets them on the classes, before the server's process is forked.
-    """
+def serve_with_token_lifetimes(settings, start_daphne, lobby, alice_and_bob):
+    """`serve_with_token_lifetimes(access, refresh)`: Daphne whose tokens live that long."""
 
     def serve(access, refresh):
-        monkeypatch.setattr(AccessToken, "lifetime", access)
-        monkeypatch.setattr(RefreshToken, "lifetime", refresh)
-        return request.getfixturevalue("daphne").url
+        lifetimes = {"ACCESS_TOKEN_LIFETIME": access, "REFRESH_TOKEN_LIFETIME": refresh}
+        settings.SIMPLE_JWT = {**settings.SIMPLE_JWT, **lifetimes}
+        return start_daphne(setup="tests.test_browser.token_lifetimes_from_settings").url
 
     return serve
+
+
+def token_lifetimes_from_settings():
+    """In the server's process: simplejwt copies the lifetimes from the settings into its token
+    classes when it is first imported, which a forked server did before the test changed them."""
+    from django.conf import settings
+
+    AccessToken.lifetime = settings.SIMPLE_JWT["ACCESS_TOKEN_LIFETIME"]
+    RefreshToken.lifetime = settings.SIMPLE_JWT["REFRESH_TOKEN_LIFETIME"]
 
 
 def test_message_from_alice_appears_on_bobs_page(new_page, server_url):

@@ -1,7 +1,8 @@
 """Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
-import logging
+import multiprocessing
 import os
+import platform
 import re
 import shutil
 import socket
@@ -9,22 +10,36 @@ import subprocess
 import sys
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import pytest
 import redis
-from asgiref.sync import SyncToAsync
-from channels.testing.live import make_application, set_database_connection
-from daphne.testing import DaphneProcess
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler
 from rest_framework.test import APIClient
 
 from chat.models import Room
 from collector.fake_news import FakeNewsServer
 from config.settings import channel_layers_from_env
+from tests.live_server import LiveDaphne, use_start_method_from_environment
+
+
+def pytest_configure(config):
+    use_start_method_from_environment()
+
+
+def pytest_report_header(config):
+    return f"child processes start with: {multiprocessing.get_start_method()}"
+
+
+# A test that asks for one of these starts a server process or a browser: marked `servers`,
+# it runs again under spawn and forkserver in CI (`python tools/run.py test-start-methods`).
+SERVER_FIXTURES = {"daphne", "start_daphne", "redis_server", "browser"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if SERVER_FIXTURES.intersection(item.fixturenames):
+            item.add_marker(pytest.mark.servers)
 
 
 @pytest.fixture(autouse=True)
@@ -82,7 +97,27 @@ def require(available, reason):
     pytest.skip(reason)
 
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def system_chromium():
+    """Debian's Chromium when it is installed, else None. (Ubuntu's `chromium` is a snap,
+    which Playwright cannot drive.)"""
+    found = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
+    return None if found is None or found.startswith("/snap/") else found
+
+
+def chromium_install_hint():
+    """The command that gives this system a Chromium for the browser tests."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:  # macOS, Windows
+        release = {}
+    if release.get("ID") == "debian":
+        return "sudo apt-get install chromium"
+    python = f'"{sys.executable}"' if " " in sys.executable else sys.executable
+    with_deps = " --with-deps" if release.get("ID") == "ubuntu" else ""  # its libraries, by apt
+    return f"{python} -m playwright install{with_deps} chromium"
 
 
 @pytest.fixture(scope="session")
@@ -95,61 +130,17 @@ def django_db_modify_db_settings(tmp_path_factory):
     settings.DATABASES["default"]["TEST"]["NAME"] = tmp_path_factory.mktemp("db") / "test.sqlite3"
 
 
-def prepare_daphne_child():
-    """Runs first in Daphne's child process, a fork of the test process.
-
-    The test database, as in ChannelsLiveServerTestCase; a new worker thread for
-    asgiref's one-thread executor: threads do not survive a fork, so after the async tests
-    have started that thread, the child's executor would queue every database call of the
-    sockets (`database_sync_to_async`) for a worker that no longer exists, forever.
-    """
-    set_database_connection()
-    SyncToAsync.single_thread_executor = ThreadPoolExecutor(max_workers=1)
-    # The chat app's log handler writes to the stderr it found at start-up, which under
-    # pytest is a capture that a later test may have closed: write to the real one.
-    for handler in logging.getLogger("chat").handlers:
-        handler.stream = sys.__stderr__  # not setStream(): it would flush the closed one
-
-
-class LiveDaphne:
-    """This step's ASGI application served by Daphne on a loopback port, in a child process.
-
-    The machinery of Channels' ChannelsLiveServerTestCase, for pytest; it can be stopped and
-    started again on the same port, as a presenter restarts `runserver`.
-    """
-
-    def __init__(self):
-        self.port = 0  # 0 at first: the system picks a free port, kept for restarts
-        self.process = None
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self):
-        self.process = DaphneProcess(
-            "127.0.0.1",
-            partial(make_application, static_wrapper=ASGIStaticFilesHandler),
-            setup=prepare_daphne_child,
-            port=self.port,
-        )
-        self.process.start()
-        if not self.process.ready.wait(timeout=30):
-            raise RuntimeError("Daphne did not start within 30 s")
-        self.port = self.process.port.value
-
-    def stop(self):
-        self.process.terminate()
-        self.process.join()
-
-
 @pytest.fixture
 def start_daphne(transactional_db):
-    """`start_daphne()`: one more Daphne process (step04 runs two, sharing Redis)."""
+    """`start_daphne()`: one more Daphne process (step04 runs two, sharing Redis).
+
+    `start_daphne(setup="tests.module.function")`: that function runs in the server's process
+    once Django is set up there.
+    """
     servers = []
 
-    def start():
-        server = LiveDaphne()
+    def start(setup=None):
+        server = LiveDaphne(setup)
         server.start()
         servers.append(server)
         return server
@@ -166,23 +157,23 @@ def daphne(start_daphne):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Debian's headless Chromium driven by Playwright (its own browser download is not used).
+    """Headless Chromium driven by Playwright: Debian's where it is installed, else
+    Playwright's own (`python -m playwright install chromium`, on macOS and Windows).
 
     Playwright's sync API keeps an asyncio loop in the test's thread, and Django refuses ORM
     calls where a loop runs. The browser tests' ORM calls (fixtures, the test database) are
     plain sync code that shares nothing with that loop, so they lift the guard for this
     module only, and the browser closes with the module.
     """
-    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
     from playwright.sync_api import sync_playwright
 
+    executable = system_chromium()
     with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        own = os.path.exists(playwright.chromium.executable_path)
+        require(executable or own, f"no Chromium for browser tests: {chromium_install_hint()}")
         patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            # No sandbox as root; no background calls home on a machine with no internet.
-            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-        )
+        # No sandbox as root; no background calls home on a machine with no internet.
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
 
@@ -292,7 +283,7 @@ def channel_layer(request, settings):
 @pytest.fixture
 def use_redis(settings):
     """`use_redis(flavour, url=None)`: this process's channel layer on Redis, before a test
-    starts Daphne (a fork of this process, so it shares the layer and its key prefix)."""
+    starts Daphne (which gets the settings by value: the same layer, the same key prefix)."""
 
     def use(flavour, url=None):
         settings.CHANNEL_LAYERS = redis_layers(flavour, url)
