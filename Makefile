@@ -3,27 +3,33 @@
 #   make demo STEP=1              serve step01 instead of the newest step
 #   make demo STEP=4 SERVERS=2    two servers (:8000, :8002) sharing the local Redis
 #   make test PYTHON=python3.13   test with another interpreter (its own .venv-3.13)
+#   make test START_METHOD=spawn  start the tests' live servers as macOS and Windows do
 
 PYTHON ?= python3
 STEP ?=
 SERVERS ?=
+START_METHOD ?=
 # tools/run.py is stdlib only and runs on python3; PYTHON chooses the venv's interpreter
 # (a pyenv version that the shims refuse is found too).
 RUN = python3 tools/run.py --python "$(PYTHON)"
 STEP_OPTION = $(if $(STEP),--step $(STEP))
+START_METHOD_OPTION = $(if $(START_METHOD),--start-method $(START_METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test check diffs bootstrap lint format bench-collector slides slides-pdf
+.PHONY: help demo test test-start-methods check diffs bootstrap lint format bench-collector slides slides-pdf
 
 help: ## list the targets
 	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  %-19s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 demo: ## migrate, seed and serve the newest step (or STEP) on http://127.0.0.1:8000/
 	$(RUN) demo $(STEP_OPTION) $(if $(SERVERS),--servers $(SERVERS))
 
 test: ## every step's tests (or STEP's), the notebooks, the checks
-	$(RUN) test $(STEP_OPTION)
+	$(RUN) test $(STEP_OPTION) $(START_METHOD_OPTION)
+
+test-start-methods: ## the tests that start servers, under spawn and under forkserver
+	$(RUN) test-start-methods $(STEP_OPTION) $(START_METHOD_OPTION)
 
 check: ## is this machine ready for the workshop?
 	$(RUN) check

@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -42,6 +43,13 @@ def parser() -> argparse.ArgumentParser:
     for name, text in [("demo", demo_help), ("test", test_help)]:
         command = commands.add_parser(name, help=text)
         command.add_argument("--step", type=int, help="step number, e.g. 1 for step01_...")
+        if name == "test":
+            command.add_argument(
+                "--start-method",
+                choices=testing.START_METHODS,
+                help="start the tests' live servers as macOS and Windows (spawn) or Python 3.14 "
+                "on Linux (forkserver) do; default: this system's way",
+            )
         if name == "demo":
             command.add_argument(
                 "--servers",
@@ -50,6 +58,17 @@ def parser() -> argparse.ArgumentParser:
                 default=1,
                 help="2: serve the step twice (:8000 and :8002) sharing Redis",
             )
+    methods = commands.add_parser(
+        "test-start-methods",
+        help="the tests that start servers, once under each of spawn and forkserver",
+    )
+    methods.add_argument("--step", type=int, help="step number, e.g. 4 for step04_...")
+    methods.add_argument(
+        "--start-method",
+        action="append",
+        choices=testing.START_METHODS,
+        help="only this one (repeatable); default: each one this system has",
+    )
     bench = commands.add_parser(
         "bench-collector", help="measure step05's three news collectors side by side"
     )
@@ -69,7 +88,15 @@ def run_demo(args: argparse.Namespace, python: Path) -> int:
 
 def run_test(args: argparse.Namespace, python: Path) -> int:
     steps = [find_step(args.step)] if args.step is not None else step_dirs()
-    return testing.main(python, steps, args.step)
+    return testing.main(python, steps, args.step, args.start_method)
+
+
+def run_test_start_methods(args: argparse.Namespace, python: Path) -> int:
+    steps = [find_step(args.step)] if args.step is not None else step_dirs()
+    # Windows has no forkserver: there, spawn alone.
+    here = multiprocessing.get_all_start_methods()
+    methods = args.start_method or [m for m in testing.START_METHODS if m in here]
+    return testing.start_methods_main(python, steps, methods)
 
 
 def run_check(args: argparse.Namespace, python: Path) -> int:
@@ -101,6 +128,7 @@ COMMANDS = {
     "bootstrap": lambda args, python: 0,
     "demo": run_demo,
     "test": run_test,
+    "test-start-methods": run_test_start_methods,
     "check": run_check,
     "diffs": run_diffs,
     "bench-collector": run_bench_collector,

@@ -1,5 +1,6 @@
 """`make test`: each step's pytest suite in its own process, the notebooks, the slides' suite
 and the checks, several at once; ends with one line `N passed, N failed` (root tooling).
+`make test-start-methods`: the tests that start servers, again under spawn and forkserver.
 
 Most of a suite's time is spent waiting (on sockets, servers, timers, a browser), so the jobs
 run side by side (JOBS at a time, the longest first) and each step's suite spreads its tests
@@ -27,6 +28,10 @@ BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
 JOBS = int(os.environ.get("WORKSHOP_TEST_JOBS", "3"))
 WORKERS = int(os.environ.get("WORKSHOP_TEST_WORKERS", "3"))
 JOB_TIMEOUT = 20 * 60  # seconds: a job that hangs fails instead of stopping `make test`
+# How the steps' tests start a live server's process (read by each step's tests/live_server.py):
+# macOS and Windows `spawn`, Python 3.14 on Linux `forkserver`, older Pythons on Linux `fork`.
+START_METHOD_VARIABLE = "WORKSHOP_START_METHOD"
+START_METHODS = ("spawn", "forkserver")
 
 
 @dataclass
@@ -55,6 +60,7 @@ class Job:
     junit: Path | None = None
     counts_as_tests: bool = True  # a run with no test at all fails; checks do not count
     order: int = 0  # lower starts earlier: the longest jobs first
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
     output: str = field(default="", repr=False)
     seconds: float = 0.0
 
@@ -64,6 +70,7 @@ class Job:
             done = subprocess.run(
                 self.command,
                 cwd=self.cwd,
+                env={**os.environ, **self.env},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -113,14 +120,31 @@ def junit_tally(path: Path) -> Tally | None:
     return tally
 
 
-def pytest_job(python: Path, folder: Path, reports: Path, order: int, workers: int) -> Job:
+def pytest_job(
+    python: Path,
+    folder: Path,
+    reports: Path,
+    order: int,
+    workers: int,
+    start_method: str | None = None,
+    marker: str | None = None,
+) -> Job:
     """`pytest <folder>` from the root, its tests spread over `workers` xdist processes (0:
-    none, the tests run in the pytest process itself)."""
-    junit = reports / f"{folder.name}.xml"
+    none, the tests run in the pytest process itself); with `start_method`, its live servers
+    start that way; with `marker`, only the tests so marked run."""
+    label = ", ".join(filter(None, [start_method, marker and f"-m {marker}"]))
+    junit = reports / f"{folder.name}{'-' + start_method if start_method else ''}.xml"
     command = [str(python), "-m", "pytest", relative(folder), "-p", "no:cacheprovider"]
     # loadgroup: tests marked with one xdist_group (a suite's browser tests) share a worker.
     command += [f"--junitxml={junit}", "-n", str(workers), "--dist", "loadgroup"]
-    return Job(f"pytest {relative(folder)}", command, junit=junit, order=order)
+    command += ["-m", marker] if marker else []
+    return Job(
+        f"pytest {relative(folder)}" + (f" [{label}]" if label else ""),
+        command,
+        junit=junit,
+        order=order,
+        env={START_METHOD_VARIABLE: start_method} if start_method else {},
+    )
 
 
 def notebook_job(python: Path, notebook: Path) -> Job:
@@ -156,28 +180,66 @@ CHECKS = [
 ]
 
 
-def main(python: Path, steps: list[Path], step: int | None) -> int:
-    started = time.monotonic()
+def run_jobs(jobs: list[Job], title: str) -> tuple[Tally, Tally]:
+    """The jobs, JOBS at a time; each one's output printed whole as it ends. Returns the
+    tally of every job and that of the jobs that count as tests."""
     total, tests = Tally(), Tally()
-    with tempfile.TemporaryDirectory() as folder:
-        jobs = jobs_of(python, steps, step, Path(folder))
-        print(f"make test: {len(jobs)} jobs, {JOBS} at a time: " + ", ".join(j.name for j in jobs))
-        with ThreadPoolExecutor(max_workers=JOBS) as pool:
-            running = {pool.submit(job.run): job for job in jobs}
-            for future in as_completed(running):
-                job, tally = running[future], future.result()
-                print(f"\n==> {job.name}: {tally.summary()} ({job.seconds:.0f} s)", flush=True)
-                print(job.output.rstrip(), flush=True)
-                total += tally
-                if job.counts_as_tests:
-                    tests += tally
-    for name, check in CHECKS:
-        print(f"\n==> check: {name}", flush=True)
-        total += Tally(passed=1) if check(python) == 0 else Tally(failed=1)
-    print(f"\nmake test: {time.monotonic() - started:.0f} s")
+    print(f"{title}: {len(jobs)} jobs, {JOBS} at a time: " + ", ".join(j.name for j in jobs))
+    with ThreadPoolExecutor(max_workers=JOBS) as pool:
+        running = {pool.submit(job.run): job for job in jobs}
+        for future in as_completed(running):
+            job, tally = running[future], future.result()
+            print(f"\n==> {job.name}: {tally.summary()} ({job.seconds:.0f} s)", flush=True)
+            print(job.output.rstrip(), flush=True)
+            total += tally
+            if job.counts_as_tests:
+                tests += tally
+    return total, tests
+
+
+def end(title: str, started: float, total: Tally, tests: Tally) -> int:
+    print(f"\n{title}: {time.monotonic() - started:.0f} s")
     if tests.passed + tests.failed + tests.skipped == 0:
         # Counted as a failure so that the last line agrees with the exit code.
         print("no test ran at all (no step folder, no notebook?): counted as 1 failed")
         total.failed += 1
     print(total.summary())
     return 1 if total.failed else 0
+
+
+def main(python: Path, steps: list[Path], step: int | None, start_method: str | None = None) -> int:
+    """`make test`; with `start_method`, every suite's live servers start that way."""
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = jobs_of(python, steps, step, Path(folder))
+        for job in jobs:
+            job.env.update({START_METHOD_VARIABLE: start_method} if start_method else {})
+        total, tests = run_jobs(jobs, "make test")
+    for name, check in CHECKS:
+        print(f"\n==> check: {name}", flush=True)
+        total += Tally(passed=1) if check(python) == 0 else Tally(failed=1)
+    return end("make test", started, total, tests)
+
+
+def start_methods_main(python: Path, steps: list[Path], methods: list[str]) -> int:
+    """`make test-start-methods`: each step's tests marked `servers` (a live Daphne, a browser,
+    a Redis server of their own) once under each start method, the way a Mac, Windows or
+    Python 3.14 starts the servers' processes. Steps without live servers have none to run."""
+    started = time.monotonic()
+    serving = [folder for folder in steps if (folder / "tests" / "live_server.py").exists()]
+    with tempfile.TemporaryDirectory() as folder:
+        jobs = [
+            pytest_job(
+                python,
+                step_folder,
+                Path(folder),
+                order=-step_number(step_folder),
+                workers=WORKERS,
+                start_method=method,
+                marker="servers",
+            )
+            for method in methods
+            for step_folder in serving
+        ]
+        total, tests = run_jobs(sorted(jobs, key=lambda job: job.order), "make test-start-methods")
+    return end("make test-start-methods", started, total, tests)
