@@ -21,7 +21,13 @@ from urllib.parse import unquote, urlsplit
 
 from bootstrap import REQUIREMENTS, running_interpreter, venv_dir, venv_python
 from bootstrap import probe as probe_python
-from workshop import port_is_free, relative
+from workshop import (
+    chromium_install_hint,
+    port_is_free,
+    relative,
+    system_chromium,
+    who_listens_hint,
+)
 
 # Importable module -> its distribution name in requirements.txt.
 PACKAGES = {
@@ -43,10 +49,10 @@ PACKAGES = {
     "sphinx": "Sphinx",
     "sphinx_revealjs": "sphinx-revealjs",
     "matplotlib": "matplotlib",
+    "psutil": "psutil",
 }
 DEMO_PORTS = (8000, 8001)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"
-CHROMIUM = "/usr/bin/chromium"
 BOOTSTRAP_HINT = "make bootstrap (or python tools/run.py bootstrap)"
 
 # Runs inside the venv's python: imports each module, reports its installed version.
@@ -60,6 +66,12 @@ for module, distribution in json.loads(sys.argv[1]).items():
     except Exception as error:
         found[module] = {"error": f"{type(error).__name__}: {error}"}
 print(json.dumps(found))
+"""
+# Runs inside the venv's python: where Playwright's own Chromium is (fetched or not).
+PLAYWRIGHT_PROBE = """
+from playwright.sync_api import sync_playwright
+with sync_playwright() as playwright:
+    print(playwright.chromium.executable_path)
 """
 
 
@@ -126,7 +138,7 @@ def check_port(port: int) -> Result:
     what = f"port {port} free on 127.0.0.1"
     if port_is_free(port):
         return Result("OK", what)
-    todo = f"stop what listens there (`lsof -i :{port}` or `ss -ltnp` shows it) before make demo"
+    todo = f"stop what listens there ({who_listens_hint(port)}) before make demo"
     return Result("FAIL", f"port {port} busy on 127.0.0.1", todo)
 
 
@@ -185,14 +197,23 @@ def check_redis_server() -> Result:
     )
 
 
-def check_browser() -> Result:
-    found = CHROMIUM if os.path.exists(CHROMIUM) else shutil.which("chromium")
+def check_browser(venv: Path) -> Result:
+    """Debian's Chromium, else Playwright's own (what the browser tests and slides use)."""
+    found = system_chromium()
     if found:
         return Result("OK", f"Chromium for browser tests ({found})")
+    python = venv_python(venv)
+    if python.exists():
+        done = subprocess.run(
+            [str(python), "-c", PLAYWRIGHT_PROBE], capture_output=True, text=True, check=False
+        )
+        own = done.stdout.strip()
+        if done.returncode == 0 and own and os.path.exists(own):
+            return Result("OK", f"Chromium for browser tests (Playwright's own: {own})")
     return Result(
         "WARN",
         "no Chromium for browser tests (they skip without it, except under CI=true)",
-        "apt-get install -y chromium",
+        chromium_install_hint(relative(python)),
     )
 
 
@@ -201,7 +222,7 @@ def report(venv: Path) -> int:
     results = [check_python(venv), *check_packages(venv)]
     results += [check_port(port) for port in DEMO_PORTS]
     results += [check_redis(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL), check_redis_server()]
-    results.append(check_browser())
+    results.append(check_browser(venv))
     for result in results:
         print(result.line())
     failed = sum(result.status == "FAIL" for result in results)

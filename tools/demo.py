@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from check_env import DEFAULT_REDIS_URL, redis_ping
-from workshop import port_is_free, relative
+from workshop import port_is_free, relative, who_listens_hint
 
 APP_PORT, NEWS_PORT, SECOND_APP_PORT = 8000, 8001, 8002
 STARTUP_SECONDS = 60
@@ -45,7 +45,7 @@ def main(python: Path, step: Path, servers: int = 1) -> int:
     if busy:
         ports = ("ports " if len(busy) > 1 else "port ") + " and ".join(map(str, busy))
         print(f"demo: {ports} already in use on 127.0.0.1; nothing started.")
-        print(f"demo: stop what listens there (`lsof -i :{busy[0]}` shows it; an earlier demo?)")
+        print(f"demo: stop what listens there ({who_listens_hint(busy[0])}; an earlier demo?)")
         return 1
     for command in (["migrate", "--noinput"], ["seed_demo"]):
         if manage(python, step, command).wait() != 0:

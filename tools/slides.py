@@ -25,11 +25,12 @@ from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from workshop import CHROMIUM_ARGS, chromium_for, chromium_install_hint
+
 ROOT = Path(__file__).resolve().parent.parent
 SLIDES = ROOT / "slides"
 BUILD = SLIDES / "build"
 DECK = BUILD / "deck"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 # <link rel="..."> values that name another document rather than load a resource.
 NOT_LOADED_RELS = {"alternate", "author", "canonical", "help", "index", "license", "next", "prev"}
@@ -203,9 +204,6 @@ def print_pdf(deck: Path, target: Path, notes: bool = False) -> int:
     """Print the deck with headless Chromium (reveal.js' print view); the page count."""
     from playwright.sync_api import sync_playwright
 
-    # Debian's chromium (as the browser tests use); elsewhere Playwright's own browser, if
-    # `python -m playwright install chromium` has fetched it.
-    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     url = (deck / "index.html").resolve().as_uri() + "?print-pdf"
     if notes:
         url += "&showNotes=separate-page"
@@ -219,7 +217,10 @@ def print_pdf(deck: Path, target: Path, notes: bool = False) -> int:
             route.abort()
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        # Debian's Chromium (as the browser tests use), else Playwright's own browser.
+        browser = playwright.chromium.launch(
+            executable_path=chromium_for(playwright), args=CHROMIUM_ARGS
+        )
         try:
             page = browser.new_page()
             page.route("**/*", local_only)
@@ -264,10 +265,7 @@ def main(argv: list[str] | None = None) -> int:
                 print_pdf(args.out, target, notes=notes)
             except Exception as error:  # no browser, or one that failed: say which, and how
                 print(f"slides: printing {name} failed: {type(error).__name__}: {error}")
-                print(
-                    "slides: printing needs Chromium: apt-get install chromium (Debian, "
-                    "Ubuntu), or python -m playwright install chromium"
-                )
+                print(f"slides: printing needs Chromium: {chromium_install_hint(sys.executable)}")
                 return 1
             pages = pdf_page_count(target)
             what = "with speaker notes" if notes else "one page a slide"

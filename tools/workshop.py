@@ -1,4 +1,5 @@
-"""The layout of the workshop repository (root tooling): its root, step folders and notebooks.
+"""The layout of the workshop repository (root tooling): its root, step folders and notebooks,
+and the Chromium that the browser tests, the slides' checks and `make check` use.
 
 Stdlib only, like everything in tools/ but execute_notebook.py: it runs before the venv exists.
 """
@@ -6,14 +7,19 @@ Stdlib only, like everything in tools/ but execute_notebook.py: it runs before t
 from __future__ import annotations
 
 import os
+import platform
 import re
+import shutil
 import socket
 import subprocess
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = ROOT / "notebooks"
 STEP_NAME = re.compile(r"^step(\d{2})_\w+$")
+# No sandbox as root; no background calls home on a machine with no internet.
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 
 class UsageError(Exception):
@@ -64,6 +70,13 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def who_listens_hint(port: int) -> str:
+    """The command that shows which program listens on `port`, for this system."""
+    if os.name == "nt":
+        return f"`netstat -ano | findstr :{port}` shows its PID"
+    return f"`lsof -i :{port}` shows it"
+
+
 def relative(path: Path) -> str:
     """`path` as shown to the user: relative to the repository root when it is inside it."""
     try:
@@ -80,3 +93,32 @@ def ruff(python: Path, *arguments: str) -> int:
 def lint(python: Path) -> int:
     """`make lint`, also a check of `make test`: ruff check, then ruff format --check."""
     return max(ruff(python, "check", "."), ruff(python, "format", "--check", "."))
+
+
+def system_chromium() -> str | None:
+    """Debian's Chromium when it is installed, else None. (Ubuntu's `chromium` is a snap,
+    which Playwright cannot drive.)"""
+    found = shutil.which("chromium") or shutil.which("chromium", path="/usr/bin")
+    return None if found is None or found.startswith("/snap/") else found
+
+
+def chromium_install_hint(python: str | os.PathLike) -> str:
+    """The command that gives this system a Chromium for Playwright; `python`: the venv's."""
+    try:
+        release = platform.freedesktop_os_release()
+    except OSError:  # macOS, Windows
+        release = {}
+    if release.get("ID") == "debian":
+        return "sudo apt-get install chromium"
+    shown = f'"{python}"' if " " in str(python) else str(python)
+    with_deps = " --with-deps" if release.get("ID") == "ubuntu" else ""  # its libraries, by apt
+    return f"{shown} -m playwright install{with_deps} chromium"
+
+
+def chromium_for(playwright) -> str | None:
+    """`executable_path` for `playwright.chromium.launch()`: Debian's Chromium, else None for
+    Playwright's own browser; LookupError (saying how to get one) when neither is there."""
+    found = system_chromium()
+    if found is None and not os.path.exists(playwright.chromium.executable_path):
+        raise LookupError(f"no Chromium for Playwright: {chromium_install_hint(sys.executable)}")
+    return found

@@ -9,8 +9,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+sys.path.insert(0, str(ROOT / "tools"))  # the root tooling's way to find a Chromium
+
+from workshop import CHROMIUM_ARGS, chromium_for  # noqa: E402
 
 
 def require(available, reason):
@@ -69,13 +70,21 @@ def deck(built):
     return out
 
 
+def chromium_or_skip(playwright):
+    """Debian's Chromium, else None for Playwright's own; the test skips without either."""
+    try:
+        return chromium_for(playwright)
+    except LookupError as missing:
+        require(False, str(missing))
+
+
 @pytest.fixture(scope="session")
 def browser():
-    """Debian's headless Chromium driven by Playwright (its own browser download is unused)."""
-    require(os.path.exists(CHROMIUM), "no Chromium for browser tests: apt-get install chromium")
+    """Headless Chromium driven by Playwright: Debian's, else Playwright's own."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        executable = chromium_or_skip(playwright)
+        chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
