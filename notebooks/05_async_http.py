@@ -405,7 +405,7 @@ print(json.dumps(answers["async view"]["sources"]["blog-1"], indent=2))
 #
 # 1. one caller, N sources of L ms each: the median time of a call, per collector;
 # 2. C callers at once, 10 sources each: the time until the last answer, and the Daphne
-#    process's peak number of threads (read from `/proc`, so on Linux only).
+#    process's peak number of threads (read with psutil, on Linux, macOS and Windows alike).
 #
 # The full run, `make bench-collector`, takes about two minutes. Here is a plan that takes
 # about 10 seconds. `measure` calls `asyncio.run`, which cannot run inside the notebook's
@@ -471,7 +471,7 @@ else:
 # %% [markdown]
 # ## 4. A thread for each running sync view
 #
-# The second part of the benchmark sent 1, 5 and 10 calls at once to each collector, 10
+# The second part of the benchmark sent 1 and then 10 calls at once to each collector, 10
 # sources of 100 ms each, and sampled the Daphne process's threads every 5 ms.
 
 # %%
@@ -486,7 +486,7 @@ for name, rows in by_collector.items():
     right.plot(callers, [row["threads_peak"] or 0 for row in rows], marker="o", label=name)
 left.set_title("time until the last answer", fontsize=10)
 left.set_ylabel("seconds")
-right.set_title("peak threads of the Daphne process (Linux /proc)", fontsize=10)
+right.set_title("peak threads of the Daphne process", fontsize=10)
 right.set_ylabel("threads")
 for axes in (left, right):
     axes.set_xlabel("simultaneous callers")

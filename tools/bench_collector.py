@@ -3,9 +3,9 @@
 It starts the step's fake news server and the step itself (Daphne) on loopback ports, then
   1. one caller, N sources of L ms each: the median time of each collector, and sync / async;
   2. C simultaneous callers, 10 sources: the time until the last answer and the server
-     process's peak thread count (read from /proc: Linux only, "n/a" elsewhere);
+     process's peak thread count (psutil's, so alike on Linux, macOS and Windows);
 and writes the figures as JSON and a PNG plot. `--quick` is the small run `make test` does.
-Needs the venv (aiohttp, matplotlib): tools/run.py runs it with the venv's python.
+Needs the venv (aiohttp, matplotlib, psutil): tools/run.py runs it with the venv's python.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 import aiohttp
+import psutil
 
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "step05_async_http"
@@ -104,14 +105,18 @@ def settled_thread_count(pid: int, baseline: int | None, seconds: float = 3) -> 
 
 
 def thread_count(pid: int) -> int | None:
-    """The process's number of threads (Linux /proc), or None where there is no /proc."""
+    """The process's number of threads, or None once it has ended."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("Threads:"):
-                return int(line.split()[1])
-    except OSError:
+        return psutil.Process(pid).num_threads()
+    except psutil.Error:
         return None
-    return None
+
+
+def server_pid(process: subprocess.Popen) -> int:
+    """The pid of the interpreter that serves. A venv's python.exe on Windows is a launcher
+    that runs the real interpreter as its one child; elsewhere the process is the server."""
+    children = psutil.Process(process.pid).children()
+    return children[0].pid if os.name == "nt" and len(children) == 1 else process.pid
 
 
 class PeakThreads:
@@ -217,11 +222,12 @@ def measure(plan: dict) -> dict:
         with serving(command, port, env) as server:
             base = f"http://127.0.0.1:{port}"
             asyncio.run(one_caller(base, 0))  # warm-up
-            baseline = settled_thread_count(server.pid, 1, seconds=1)  # as few as it gets
+            pid = server_pid(server)
+            baseline = settled_thread_count(pid, 1, seconds=1)  # as few as it gets
             for callers in plan["callers"]:
                 for name, path in COLLECTORS.items():
-                    idle = settled_thread_count(server.pid, baseline)
-                    with PeakThreads(server.pid, idle) as threads:
+                    idle = settled_thread_count(pid, baseline)
+                    with PeakThreads(pid, idle) as threads:
                         seconds = asyncio.run(simultaneous(base, path, callers))
                     results["simultaneous_callers"].append(
                         {
@@ -292,7 +298,7 @@ def plot(document: dict, path: Path) -> None:
         fontsize=10,
     )
     right.set_xlabel("simultaneous callers")
-    right.set_ylabel("threads (Linux /proc)")
+    right.set_ylabel("threads")
     for axes in (middle, right):
         axes.set_xticks(callers)
         axes.legend()
