@@ -5,6 +5,7 @@ JWT, and renews it when the server closes a socket because the token expired. Fr
 two Daphne processes share their groups through Redis, and a Redis outage loses nothing.
 """
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -23,7 +24,11 @@ READY_STATUS = "Live: connected by WebSocket."
 
 def open_room_as(new_page, server_url, username, room=None):
     """A fresh browser context (its own cookies), logged in through the login form."""
-    page = new_page()
+    return log_in(new_page(), server_url, username, room)
+
+
+def log_in(page, server_url, username, room=None):
+    """`page` logged in through the login form, with both its sockets live."""
     page.goto(f"{server_url}/" + (f"?room={room.id}" if room else ""))
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "workshop")
@@ -94,6 +99,29 @@ def test_bobs_notification_counter_rises_live_when_alice_writes_elsewhere(
     expect(bob.locator("#notification-count")).to_have_text("2", timeout=ARRIVAL_TIMEOUT_MS)
     expect(bob.locator("#notifications li").first).to_have_text("alice wrote in Alice & Bob")
     expect(bob.locator("#messages")).not_to_contain_text("Are you there")  # another room
+
+
+def test_a_notification_that_overtakes_the_stored_list_stays_counted(
+    new_page, server_url, alice_and_bob
+):
+    # As its notification socket opens, bob's page asks for the stored list. Here the answer
+    # is held back until a live frame has come, as from a slow server: merged, not replaced.
+    alice = open_room_as(new_page, server_url, "alice", room=alice_and_bob)
+    bob, held = new_page(), []
+    bob.route("**/api/notifications/", lambda route: held.append((route, route.fetch())))
+    log_in(bob, server_url, "bob")
+    deadline = time.monotonic() + ARRIVAL_TIMEOUT_MS / 1000
+    while not held and time.monotonic() < deadline:  # the handler runs while the page waits
+        bob.wait_for_timeout(20)
+    assert held, "bob's page did not ask for its notifications"
+
+    send(alice, "Are you there, Bob?")
+    expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
+    route, stored_before_the_message = held.pop()
+    route.fulfill(response=stored_before_the_message)
+
+    expect(bob.locator("#notifications li")).to_have_text(["alice wrote in Alice & Bob"])
+    expect(bob.locator("#notification-count")).to_have_text("1")
 
 
 def test_refused_message_is_explained_on_the_page(new_page, server_url):

@@ -28,8 +28,8 @@ let renewals = 0;
 let loginExpired = false;
 let lastMessageId = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
-let unreadCount = 0;
-const seenNotifications = new Set();
+// id -> notification: the stored list merged with what came live since.
+const knownNotifications = new Map();
 let roomLive = { socket: null }; // the two sockets (see openLive)
 let notificationLive = { socket: null };
 
@@ -175,28 +175,24 @@ function notificationItem(notification) {
   return item;
 }
 
-function setUnreadCount(count) {
-  unreadCount = count;
-  notificationCount.textContent = String(count);
+function showNotifications() {
+  const newestFirst = [...knownNotifications.values()].sort((a, b) => b.id - a.id);
+  notificationList.replaceChildren(...newestFirst.slice(0, SHOWN_NOTIFICATIONS).map(notificationItem));
+  notificationCount.textContent = String(newestFirst.filter((n) => !n.isRead).length);
 }
 
 async function loadNotifications() {
-  // On every (re)connection: the list as stored, so nothing sent while away is missed.
+  // On every (re)connection: the list as stored, so nothing sent while away is missed. It is
+  // merged with, not put in place of, what came live meanwhile: a frame can overtake the list.
   const stored = await getJson("/api/notifications/");
-  seenNotifications.clear();
-  stored.forEach((notification) => seenNotifications.add(notification.id));
-  notificationList.replaceChildren(...stored.slice(0, SHOWN_NOTIFICATIONS).map(notificationItem));
-  setUnreadCount(stored.filter((notification) => !notification.isRead).length);
+  stored.forEach((notification) => knownNotifications.set(notification.id, notification));
+  showNotifications();
 }
 
 function addNotification(notification) {
-  if (seenNotifications.has(notification.id)) return; // the catch-up brought it already
-  seenNotifications.add(notification.id);
-  notificationList.prepend(notificationItem(notification));
-  while (notificationList.children.length > SHOWN_NOTIFICATIONS) {
-    notificationList.lastElementChild.remove();
-  }
-  if (!notification.isRead) setUnreadCount(unreadCount + 1);
+  if (knownNotifications.has(notification.id)) return; // the catch-up brought it already
+  knownNotifications.set(notification.id, notification);
+  showNotifications();
 }
 
 function liveText() {
