@@ -20,6 +20,9 @@ pytestmark = pytest.mark.xdist_group("browser")
 # The sockets bring a message at once; allow for a slow machine.
 ARRIVAL_TIMEOUT_MS = 10_000
 READY_STATUS = "Live: connected by WebSocket."
+# After a drop the page waits longer before each attempt, up to 30 s (MAX_RETRY_SECONDS in
+# room.js): a server slow to come back may cost one such wait.
+RECONNECT_TIMEOUT_MS = 45_000
 
 
 def open_room_as(new_page, server_url, username, room=None):
@@ -149,7 +152,7 @@ def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, ser
     expect(alice.locator("#message-text")).to_have_value("typed while away")
     daphne.start()
 
-    expect(alice.locator("#status")).to_have_text(READY_STATUS, timeout=ARRIVAL_TIMEOUT_MS)
+    expect(alice.locator("#status")).to_have_text(READY_STATUS, timeout=RECONNECT_TIMEOUT_MS)
     expect(alice.locator("#messages")).to_contain_text("typed while away")
     expect(alice.locator("#message-text")).to_have_value("")
     expect(alice.locator("#error")).to_be_hidden()
@@ -236,7 +239,7 @@ def test_after_a_redis_restart_bobs_page_shows_every_message_stored_meanwhile(
     redis_server.start()
 
     assert statuses == [201, 201]
-    expect(bob.locator("#status")).to_have_text(READY_STATUS, timeout=3 * ARRIVAL_TIMEOUT_MS)
+    expect(bob.locator("#status")).to_have_text(READY_STATUS, timeout=RECONNECT_TIMEOUT_MS)
     expect(bob.locator("#messages")).to_contain_text("while away 1")
     expect(bob.locator("#messages")).to_contain_text("while away 2")
     expect(bob.locator("#notification-count")).to_have_text("2", timeout=ARRIVAL_TIMEOUT_MS)
