@@ -10,6 +10,7 @@ import hashlib
 import os
 import platform
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -150,17 +151,22 @@ def install_requirements(venv: Path) -> None:
         f"bootstrap: installing requirements.txt into {relative(venv)} (minutes, the first time)",
         flush=True,
     )
-    command = [
-        str(venv_python(venv)),
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        "--disable-pip-version-check",
-        # pip compiles every file to .pyc one after the other (a third of the install's
-        # time); compileall below does the same on every core.
-        "--no-compile",
-    ]
+    uv = shutil.which("uv")
+    if uv is not None:
+        # The same packages, installed several times faster (https://docs.astral.sh/uv/).
+        command = [uv, "pip", "install", "--quiet", "--python", str(venv_python(venv))]
+    else:
+        command = [
+            str(venv_python(venv)),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            # pip compiles every file to .pyc one after the other (a third of the install's
+            # time); compileall below does the same on every core.
+            "--no-compile",
+        ]
     command += ["-r", str(REQUIREMENTS)]
     if subprocess.run(command, check=False).returncode != 0:
         raise BootstrapError("pip could not install requirements.txt (see the output above)")
