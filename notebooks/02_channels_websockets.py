@@ -211,8 +211,6 @@ async def shouting_app(scope, receive, send):
 # Top-level `await` works in Jupyter, which runs every cell in its event loop.
 
 # %%
-# ruff reads the .py twin of this notebook as a script, where top-level await is an error:
-# ruff: noqa: F704
 shouting_socket = WebsocketCommunicator(shouting_app, "/shout/")
 print("client: connect() returned", await shouting_socket.connect())
 await shouting_socket.send_to(text_data="hello, asgi")
@@ -559,7 +557,7 @@ async def largest_gap_while(pause):
 
 
 async def blocking_sleep():
-    time.sleep(PAUSE)  # noqa: ASYNC251  (the mistake this cell measures)
+    time.sleep(PAUSE)  # the mistake this cell measures
 
 
 async def async_sleep():

@@ -321,8 +321,6 @@ display(SVG(filename=FIGURES / "middleware_stack.svg"))
 # without one.
 
 # %%
-# ruff reads the .py twin of this notebook as a script, where top-level await is an error:
-# ruff: noqa: F704
 from channels.routing import URLRouter
 from channels.security.websocket import AllowedHostsOriginValidator
 from channels.testing import WebsocketCommunicator

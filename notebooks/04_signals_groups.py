@@ -162,8 +162,6 @@ for room in (lobby, alice_and_bob):
 # with no `REDIS_URL`, the in-memory one. The notebook uses it by hand, as a consumer does.
 
 # %%
-# ruff reads the .py twin of this notebook as a script, where top-level await is an error:
-# ruff: noqa: F704
 from channels.layers import get_channel_layer
 
 layer = get_channel_layer()

@@ -343,8 +343,6 @@ show_file("collector/urls.py")
 # notebook points them at the fake blogs by changing the setting.
 
 # %%
-# ruff reads the .py twin of this notebook as a script, where top-level await is an error:
-# ruff: noqa: F704
 import asyncio
 import json
 
