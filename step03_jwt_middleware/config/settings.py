@@ -106,26 +106,22 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 # https://channels.readthedocs.io/en/stable/topics/channel_layers.html
 # The in-memory layer needs nothing installed but only reaches consumers of its own process.
 # REDIS_URL switches to channels-redis, which every process shares (several Daphnes, the
-# shell, a management command). CHANNEL_LAYER=pubsub picks its Pub/Sub flavour.
-REDIS_LAYER_BACKENDS = {
-    "core": "channels_redis.core.RedisChannelLayer",
-    "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
-}
+# shell, a management command): its RedisChannelLayer. Not its RedisPubSubChannelLayer,
+# which channels-redis calls Beta and which loses messages without an error around a Redis
+# outage (the step04 README says how that was measured).
 
 
 def channel_layers_from_env(environ=os.environ):
-    """CHANNEL_LAYERS from REDIS_URL and CHANNEL_LAYER (the tests call it with their own)."""
+    """CHANNEL_LAYERS from REDIS_URL (the tests call it with their own)."""
     redis_url = environ.get("REDIS_URL")
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
-    flavour = environ.get("CHANNEL_LAYER", "core")
-    if flavour not in REDIS_LAYER_BACKENDS:
-        raise ImproperlyConfigured(f"CHANNEL_LAYER must be one of {sorted(REDIS_LAYER_BACKENDS)}")
     # redis-py 8 gives every connection a 5 s socket timeout, while channels-redis waits on
     # Redis for 5 s when idle: an idle consumer would die with TimeoutError. No timeout here
     # (and requirements.txt stays on redis-py 7).
     host = {"address": redis_url, "socket_timeout": None}
-    return {"default": {"BACKEND": REDIS_LAYER_BACKENDS[flavour], "CONFIG": {"hosts": [host]}}}
+    backend = "channels_redis.core.RedisChannelLayer"
+    return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host]}}}
 
 
 CHANNEL_LAYERS = channel_layers_from_env()

@@ -254,19 +254,21 @@ def redis_answers(url):
         return False
 
 
-@pytest.fixture(params=["memory", "redis-core", "redis-pubsub"])
-def channel_layer(request, settings):
-    """Each consumer test runs on the in-memory layer and on both channels-redis layers.
-
-    Redis is REDIS_URL, or the local default; its tests skip when none answers (not in CI).
-    A fresh key prefix keeps them apart from a demo using the same Redis.
+def redis_layers(url=None):
+    """CHANNEL_LAYERS for channels-redis at `url`, by default REDIS_URL or the local Redis
+    (skipped when none answers, except under CI=true). A fresh key prefix keeps each test
+    apart from the others and from a demo using the same Redis.
     """
-    layers = channel_layers_from_env({})
-    if request.param.startswith("redis"):
-        url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-        require(redis_answers(url), f"no Redis answers at {url}: start redis-server")
-        flavour = request.param.removeprefix("redis-")
-        layers = channel_layers_from_env({"REDIS_URL": url, "CHANNEL_LAYER": flavour})
-        layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex}"
+    url = url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    require(redis_answers(url), f"no Redis answers at {url}: start redis-server")
+    layers = channel_layers_from_env({"REDIS_URL": url})
+    layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex}"
+    return layers
+
+
+@pytest.fixture(params=["memory", "redis"])
+def channel_layer(request, settings):
+    """Each consumer test runs on the in-memory layer and on channels-redis' layer."""
+    layers = redis_layers() if request.param == "redis" else channel_layers_from_env({})
     settings.CHANNEL_LAYERS = layers  # Channels drops its cached layer when this changes
     return request.param

@@ -10,15 +10,11 @@ import logging
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.db import transaction
-from redis.exceptions import RedisError
 
+from .layer_outage import LAYER_ERRORS
 from .serializers import MessageDetailSerializer, NotificationSerializer
 
 logger = logging.getLogger(__name__)
-
-# What a channel layer raises when its Redis is unreachable: redis-py's errors, and the
-# socket errors beneath them (connection refused or reset, a timeout).
-LAYER_ERRORS = (RedisError, OSError)
 
 
 def room_group_name(room_id):

@@ -257,36 +257,33 @@ def redis_answers(url):
         return False
 
 
-def redis_layers(flavour, url=None):
-    """CHANNEL_LAYERS for channels-redis (`core` or `pubsub`) at `url`, by default REDIS_URL or
-    the local Redis (skipped when none answers, except under CI=true). A fresh key prefix
-    keeps each test apart from the others and from a demo using the same Redis.
+def redis_layers(url=None):
+    """CHANNEL_LAYERS for channels-redis at `url`, by default REDIS_URL or the local Redis
+    (skipped when none answers, except under CI=true). A fresh key prefix keeps each test
+    apart from the others and from a demo using the same Redis.
     """
     url = url or os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
     require(redis_answers(url), f"no Redis answers at {url}: start redis-server")
-    layers = channel_layers_from_env({"REDIS_URL": url, "CHANNEL_LAYER": flavour})
+    layers = channel_layers_from_env({"REDIS_URL": url})
     layers["default"]["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex}"
     return layers
 
 
-@pytest.fixture(params=["memory", "redis-core", "redis-pubsub"])
+@pytest.fixture(params=["memory", "redis"])
 def channel_layer(request, settings):
-    """Each consumer test runs on the in-memory layer and on both channels-redis layers."""
-    if request.param == "memory":
-        layers = channel_layers_from_env({})
-    else:
-        layers = redis_layers(request.param.removeprefix("redis-"))
+    """Each consumer test runs on the in-memory layer and on channels-redis' layer."""
+    layers = redis_layers() if request.param == "redis" else channel_layers_from_env({})
     settings.CHANNEL_LAYERS = layers  # Channels drops its cached layer when this changes
     return request.param
 
 
 @pytest.fixture
 def use_redis(settings):
-    """`use_redis(flavour, url=None)`: this process's channel layer on Redis, before a test
-    starts Daphne (which gets the settings by value: the same layer, the same key prefix)."""
+    """`use_redis(url=None)`: this process's channel layer on Redis, before a test starts
+    Daphne (which gets the settings by value: the same layer, the same key prefix)."""
 
-    def use(flavour, url=None):
-        settings.CHANNEL_LAYERS = redis_layers(flavour, url)
+    def use(url=None):
+        settings.CHANNEL_LAYERS = redis_layers(url)
 
     return use
 

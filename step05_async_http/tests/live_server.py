@@ -34,7 +34,6 @@ FORK_SERVER_PRELOAD = [
     "rest_framework",
     "rest_framework_simplejwt",
     "channels_redis.core",
-    "channels_redis.pubsub",
 ]
 
 

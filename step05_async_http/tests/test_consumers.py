@@ -179,7 +179,7 @@ async def test_member_removed_after_connecting_can_no_longer_post(lobby, users):
 
 
 # The idle trap is Redis's (a socket timeout): the in-memory layer has nothing to test here.
-@pytest.mark.parametrize("channel_layer", ["redis-core", "redis-pubsub"], indirect=True)
+@pytest.mark.parametrize("channel_layer", ["redis"], indirect=True)
 async def test_idle_socket_still_receives_the_next_broadcast(lobby, users):
     bob = await open_socket(lobby, users["bob"])
     alice = await open_socket(lobby, users["alice"])

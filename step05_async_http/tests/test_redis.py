@@ -14,13 +14,11 @@ from asgiref.sync import sync_to_async
 from django.core.management import call_command
 from rest_framework_simplejwt.tokens import AccessToken
 
-from chat.consumers import LAYER_FAILED
 from chat.helpers import room_group_name
+from chat.layer_outage import LAYER_FAILED
 from chat.models import Message
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-FLAVOURS = ["core", "pubsub"]
 
 
 def socket_url(server, path, user):
@@ -53,11 +51,10 @@ async def receive_one_message(socket, text):
         await asyncio.wait_for(socket.recv(), timeout=0.5)
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_message_posted_on_a_reaches_a_socket_on_b_once_also_after_idling(
-    flavour, use_redis, start_daphne, lobby, users
+    use_redis, start_daphne, lobby, users
 ):
-    use_redis(flavour)
+    use_redis()
     server_a, server_b = start_daphne(), start_daphne()
 
     async with open_socket(server_b, lobby, users["bob"]) as bob:
@@ -71,11 +68,10 @@ async def test_message_posted_on_a_reaches_a_socket_on_b_once_also_after_idling(
         await receive_one_message(bob, "from A, later")
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_post_message_command_reaches_a_servers_socket_once(
-    flavour, use_redis, start_daphne, lobby, users
+    use_redis, start_daphne, lobby, users
 ):
-    use_redis(flavour)
+    use_redis()
     server = start_daphne()
 
     async with open_socket(server, lobby, users["bob"]) as bob:
@@ -108,16 +104,15 @@ async def reconnect(server, room, user, within=10):
             raise AssertionError(f"a frame nobody sent: {frame}")
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_redis_outage_loses_nothing_and_needs_no_restart(
-    flavour, redis_server, use_redis, start_daphne, lobby, users, api_as, caplog
+    redis_server, use_redis, start_daphne, lobby, users, api_as, caplog
 ):
-    use_redis(flavour, redis_server.url)
+    use_redis(redis_server.url)
     server = start_daphne()
 
     async with open_socket(server, lobby, users["bob"]) as bob:
         redis_server.stop()
-        # The server closes the socket (either layer) so that the page reconnects and catches up.
+        # The server closes the socket so that the page reconnects and catches up.
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await asyncio.wait_for(bob.recv(), timeout=10)
     assert closed.value.rcvd.code == LAYER_FAILED
@@ -144,11 +139,10 @@ async def test_redis_outage_loses_nothing_and_needs_no_restart(
     assert texts == ["during the outage", "after the outage"]
 
 
-@pytest.mark.parametrize("flavour", FLAVOURS)
 async def test_handshake_while_redis_is_down_is_closed_with_4503_not_crashed(
-    flavour, redis_server, use_redis, start_daphne, lobby, users
+    redis_server, use_redis, start_daphne, lobby, users
 ):
-    use_redis(flavour, redis_server.url)
+    use_redis(redis_server.url)
     server = start_daphne()
     redis_server.stop()
 
@@ -159,3 +153,21 @@ async def test_handshake_while_redis_is_down_is_closed_with_4503_not_crashed(
     # Not a 500 (an exception in the application, a traceback in the log), nor a 403 ("you
     # may not"): accepted, then closed with 4503, so the page backs off and tries again.
     assert closed.value.rcvd.code == LAYER_FAILED
+
+
+async def test_a_redis_restart_closes_every_open_socket_none_stays_deaf(
+    redis_server, use_redis, start_daphne, lobby, users
+):
+    use_redis(redis_server.url)
+    server = start_daphne()
+    sockets = [await open_socket(server, lobby, users[name]) for name in ("alice", "bob", "carol")]
+
+    # As fast as a restart can be: Redis comes back empty, with no group that a socket still
+    # open would have joined. Every socket must notice, or it would wait in vain for messages.
+    redis_server.stop()
+    redis_server.start()
+
+    for socket in sockets:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await asyncio.wait_for(socket.recv(), timeout=10)
+        assert closed.value.rcvd.code == LAYER_FAILED
