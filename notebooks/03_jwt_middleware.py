@@ -496,8 +496,8 @@ show_source(DatabaseSyncToAsync.thread_handler)
 # ## 3. The talk's middleware on Channels 4
 #
 # The talk's `TokenAuthMiddleware`, as kept in `chat/talk_channels2.py` (the token lookup
-# is this step's, so that only the pattern differs), and its stack, which put it in front
-# of the URL router:
+# is this step's, so that only the pattern differs), and its stack, which put it, inside
+# Channels' session layers, in front of the URL router:
 
 # %%
 from chat import talk_channels2
@@ -549,8 +549,9 @@ for label, middleware in stacks.items():
 
 # %% [markdown]
 # Behind the talk's stack the token was never read and the scope has no user at all, not
-# even an anonymous one. The middleware raised nothing and logged nothing: the failure
-# shows up one layer further in, in the first consumer that asks for `scope["user"]`.
+# even an anonymous one: its session layers set `scope["session"]`, never a user. The
+# middleware raised nothing and logged nothing: the failure shows up one layer further in,
+# in the first consumer that asks for `scope["user"]`.
 #
 # Now a real socket on alice's room, with her valid token: first through the talk's stack
 # around the step's URL router and consumers, then through the step's
@@ -572,7 +573,8 @@ print("config.asgi.application:", await handshake(application, room_with_token))
 # With the talk's stack the consumer fails with `KeyError: 'user'` (under Daphne, a traceback
 # in the server's log and HTTP 500 for the handshake), and the traceback ends in the
 # consumer, not in the middleware that forgot to set the user. `(True, None)`: accepted.
-# This step's middleware differs from the talk's by the `__call__` that runs the two hooks.
+# This step's middleware differs from the talk's by the `__call__` that runs the two hooks,
+# and its stack by the session layers it drops: nothing on a socket reads the session.
 
 # %% [markdown]
 # ## 4. Refused handshakes, live

@@ -13,11 +13,12 @@ import jwt
 import pytest
 import websockets
 from asgiref.sync import sync_to_async
-from channels.auth import UserLazyObject
+from channels.auth import AuthMiddlewareStack, UserLazyObject
 from channels.routing import URLRouter
 from channels.testing import WebsocketCommunicator
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.test import Client
 from django.urls import path
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
@@ -241,25 +242,57 @@ async def test_middleware_puts_an_anonymous_user_for_a_bad_token(users):
     assert scope["token"] is None
 
 
-async def test_talks_channels2_middleware_sets_no_user_on_channels4(users):
-    scope = await scope_seen_with(
-        talk_channels2.TokenAuthMiddlewareStack, *in_query(access_token(users["alice"]))
-    )
+async def session_cookie(user):
+    """The Cookie header of a browser logged in as `user` (Django's session cookie)."""
+    client = Client()
+    await sync_to_async(client.force_login)(user)
+    return (b"cookie", f"sessionid={client.cookies['sessionid'].value}".encode())
+
+
+async def test_talks_channels2_stack_sets_no_user_on_channels4(users):
+    cookie = await session_cookie(users["bob"])
+    query, _ = in_query(access_token(users["alice"]))
+
+    scope = await scope_seen_with(talk_channels2.TokenAuthMiddlewareStack, query, [cookie])
 
     # Its populate_scope and resolve_scope never ran: no user, no token, not even anonymous.
+    # The talk's session layers found bob's session, and a session is not a user.
     assert "user" not in scope
     assert "token" not in scope
+    session_user_id = await sync_to_async(scope["session"].get)("_auth_user_id")  # reads the db
+    assert session_user_id == str(users["bob"].pk)
+
+
+def talks_middleware_in_auth_middleware_stack(inner):
+    """A variant of the talk's stack: AuthMiddlewareStack, which also sets the session's user."""
+    return AuthMiddlewareStack(talk_channels2.TokenAuthMiddleware(inner))
+
+
+async def test_talks_middleware_in_auth_middleware_stack_is_quietly_the_sessions_user(users):
+    cookie = await session_cookie(users["bob"])
+    query, _ = in_query(access_token(users["alice"]))
+
+    with_cookie = await scope_seen_with(talks_middleware_in_auth_middleware_stack, query, [cookie])
+    script = await scope_seen_with(talks_middleware_in_auth_middleware_stack, query)
+
+    # Nothing fails, and the token is never read: alice's token on bob's browser is bob, and
+    # on a script (no cookie) an anonymous user, whom the consumers refuse.
+    assert with_cookie["user"].username == "bob"
+    assert script["user"].is_anonymous
+    assert "token" not in with_cookie and "token" not in script
 
 
 async def test_talks_channels2_stack_fails_a_valid_token_in_the_consumer(lobby, users):
     app = talk_channels2.TokenAuthMiddlewareStack(URLRouter(websocket_urlpatterns))
 
+    path, query = f"/ws/conversations/{lobby.id}/", in_query(access_token(users["alice"]))[0]
+    socket = WebsocketCommunicator(app, path + query, headers=[ORIGIN])
+
     # The middleware raises nothing; the consumer does, when it asks for the user (Daphne
-    # answers that handshake with HTTP 500 and logs the traceback).
+    # answers that handshake with HTTP 500 and logs the traceback). The communicator raises
+    # the consumer's exception once its wait for an answer is over: a short wait suffices.
     with pytest.raises(KeyError, match="user"):
-        await connect(
-            app, f"/ws/conversations/{lobby.id}/", *in_query(access_token(users["alice"]))
-        )
+        await socket.connect(timeout=1)
 
 
 async def test_talks_consumer_accepts_a_non_member_who_then_hears_nothing(

@@ -75,7 +75,7 @@ class TokenAuthMiddleware(BaseMiddleware):
 def TokenAuthMiddlewareStack(inner):
     """The talk's name for the middleware around the URL router.
 
-    A stack of one layer: the sockets no longer read the session cookie, so the cookie and
-    session layers of Channels' AuthMiddlewareStack have nothing to do here.
+    A stack of one layer: the talk also wrapped it in Channels' SessionMiddlewareStack, but
+    the sockets no longer read the session cookie, so a session layer has nothing to do here.
     """
     return TokenAuthMiddleware(inner)

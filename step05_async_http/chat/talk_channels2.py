@@ -8,6 +8,7 @@ to show what goes wrong. Use `chat/middleware.py` and `chat/consumers.py` instea
 from channels.auth import UserLazyObject
 from channels.exceptions import AcceptConnection, DenyConnection
 from channels.middleware import BaseMiddleware
+from channels.sessions import SessionMiddlewareStack
 
 from .consumers import RoomConversationConsumer
 from .middleware import raw_token, user_and_token
@@ -31,8 +32,13 @@ class TokenAuthMiddleware(BaseMiddleware):
 
 
 def TokenAuthMiddlewareStack(inner):
-    """The talk's stack: its token middleware around the URL router."""
-    return TokenAuthMiddleware(inner)
+    """The talk's stack, as the talk wrote it: Channels' session layers around its middleware.
+
+    SessionMiddlewareStack (cookies, then the session) sets scope["session"], never a user,
+    so it cannot hide that the token middleware does nothing. (AuthMiddlewareStack would: it
+    sets scope["user"] from the session, see tests/test_token_auth.py.)
+    """
+    return SessionMiddlewareStack(TokenAuthMiddleware(inner))
 
 
 class TalkRoomConversationConsumer(RoomConversationConsumer):
