@@ -4,30 +4,43 @@
   /blog/<n>/   n = 1..count: JSON news after `delay` seconds (`?delay=S` overrides it)
   /fail/       an immediate HTTP 500, to show a broken source
   /hang/       no answer at all until the server stops, to show a timeout
+  /garbled/    a body that says it is gzip and is not, to show undecodable bytes
+It is an asyncio server: one thread answers hundreds of slow requests at once, so the server
+is never the bottleneck of a measurement. It counts the requests it is answering at once
+(`peak_in_flight`), so that a test can check how many a client sends at a time.
 """
 
+import asyncio
 import json
+import socket
+import sys
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from datetime import datetime
+from http import HTTPStatus
 from urllib.parse import parse_qs, urlsplit
 
+# A request's head (request line and headers) may not be longer than this.
+MAX_HEAD = 64 * 1024
 
-class FakeNewsServer(ThreadingHTTPServer):
-    """An HTTP server with one thread per request, so slow answers overlap like real sites."""
 
-    daemon_threads = True
+class FakeNewsServer:
+    """The blogs on one listening socket, bound when the server is made (its port is known)."""
 
     def __init__(self, host="127.0.0.1", port=0, *, count=5, delay=1.0):
-        super().__init__((host, port), FakeNewsHandler)
         self.count = count
         self.delay = delay
         self.verbose = False  # the management command logs every request; tests stay quiet
-        # Set when the server stops: it wakes every waiting handler at once.
-        self.stopping = threading.Event()
+        self.listener = socket.create_server((host, port), backlog=1024)
+        self.in_flight = 0
+        self.peak_in_flight = 0
+        self.loop = None
+        self.stopping = None  # an asyncio.Event, in the server's loop: stop() sets it
+        self.started = threading.Event()
+        self.thread = None
 
     @property
     def url(self):
-        host, port = self.server_address[:2]
+        host, port = self.listener.getsockname()[:2]
         return f"http://{host}:{port}"
 
     def sources(self, *extra_paths):
@@ -36,15 +49,36 @@ class FakeNewsServer(ThreadingHTTPServer):
         sources.update({path: f"{self.url}/{path}/" for path in extra_paths})
         return sources
 
+    def serve_forever(self):
+        """Serve in this thread until `stop()` (from another thread) or Ctrl-C."""
+        asyncio.run(self.serve())
+
+    async def serve(self):
+        self.loop = asyncio.get_running_loop()
+        self.stopping = asyncio.Event()
+        server = await asyncio.start_server(self.answer, sock=self.listener, limit=MAX_HEAD)
+        self.started.set()
+        # Not `async with server`: from Python 3.12 it waits for every open connection (a
+        # /hang/, a client that never sends its request), and Ctrl-C would not stop the server.
+        try:
+            await self.stopping.wait()  # until stop(), or Ctrl-C cancels the wait
+        finally:
+            server.close()  # asyncio.run then cancels the requests still open
+
     def start_in_thread(self):
         """Serve in a background thread (tests, notebooks); `stop()` ends it."""
-        threading.Thread(target=self.serve_forever, daemon=True).start()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+        if not self.started.wait(timeout=10):  # stop() needs the running loop
+            raise RuntimeError("the fake news server did not start")
         return self
 
     def stop(self):
-        self.stopping.set()
-        self.shutdown()
-        self.server_close()
+        if self.loop is not None and not self.loop.is_closed():
+            self.loop.call_soon_threadsafe(self.stopping.set)
+        if self.thread is not None:
+            self.thread.join(timeout=10)
+        self.listener.close()
 
     def __enter__(self):
         return self.start_in_thread()
@@ -52,51 +86,71 @@ class FakeNewsServer(ThreadingHTTPServer):
     def __exit__(self, *exc_info):
         self.stop()
 
+    async def answer(self, reader, writer):
+        """One connection: one request, one answer (HTTP/1.1 with Connection: close)."""
+        head = b""
+        self.in_flight += 1
+        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        try:
+            head = await reader.readuntil(b"\r\n\r\n")
+            status = await self.route(head.decode("latin-1").split(" ", 2), writer)
+        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            status = None  # the client went away, or sent no complete request
+        except asyncio.CancelledError:
+            # The server stopped while this request was open. Re-raised, Python 3.11's asyncio
+            # streams would print a traceback for it.
+            status = None
+        finally:
+            self.in_flight -= 1
+            writer.close()
+        if self.verbose and status is not None:
+            stamp = datetime.now().strftime("%d/%b/%Y %H:%M:%S")
+            request_line = head.split(b"\r\n")[0].decode("latin-1")
+            print(f"[{stamp}] {request_line} {status}", file=sys.stderr)
 
-class FakeNewsHandler(BaseHTTPRequestHandler):
-    server: FakeNewsServer
-
-    def do_GET(self):
-        """Route /blog/<n>/, /fail/ and /hang/; anything else is a 404."""
-        parts = urlsplit(self.path)
+    async def route(self, request_line, writer):
+        """/blog/<n>/, /fail/, /hang/ and /garbled/; anything else is a 404. The status sent."""
+        if len(request_line) != 3 or request_line[0] != "GET":
+            return await self.send_json(writer, 400, {"error": "only GET /path HTTP/1.x"})
+        parts = urlsplit(request_line[1])
         segments = [segment for segment in parts.path.split("/") if segment]
         if segments == ["fail"]:
-            self.send_json(500, {"error": "this source is broken on purpose"})
-        elif segments == ["hang"]:
-            self.server.stopping.wait()
-        elif len(segments) == 2 and segments[0] == "blog" and self.is_blog(segments[1]):
-            self.answer_blog(int(segments[1]), parse_qs(parts.query))
-        else:
-            self.send_json(404, {"error": f"no such page: {parts.path}"})
+            return await self.send_json(writer, 500, {"error": "this source is broken on purpose"})
+        if segments == ["hang"]:
+            await self.stopping.wait()
+            return None
+        if segments == ["garbled"]:
+            return await self.send_json(writer, 200, {"articles": []}, encoding="gzip")  # not gzip
+        if len(segments) == 2 and segments[0] == "blog" and self.is_blog(segments[1]):
+            return await self.answer_blog(writer, int(segments[1]), parse_qs(parts.query))
+        return await self.send_json(writer, 404, {"error": f"no such page: {parts.path}"})
 
     def is_blog(self, number):
-        return number.isdigit() and 1 <= int(number) <= self.server.count
+        return number.isascii() and number.isdigit() and 1 <= int(number) <= self.count
 
-    def answer_blog(self, number, query):
-        """Wait like a slow site (or less, if the server stops), then send three headlines."""
+    async def answer_blog(self, writer, number, query):
+        """Wait like a slow site, then send three headlines."""
         try:
-            delay = float(query.get("delay", [self.server.delay])[0])
+            delay = float(query.get("delay", [self.delay])[0])
         except ValueError:
-            return self.send_json(400, {"error": "delay must be a number of seconds"})
-        self.server.stopping.wait(delay)
+            return await self.send_json(writer, 400, {"error": "delay must be a number of seconds"})
+        await asyncio.sleep(delay)
         articles = [
             {"title": f"Blog {number}, story {story}", "url": f"/blog/{number}/{story}/"}
             for story in range(1, 4)
         ]
-        self.send_json(200, {"blog": f"blog-{number}", "articles": articles})
+        return await self.send_json(writer, 200, {"blog": f"blog-{number}", "articles": articles})
 
-    def send_json(self, status, payload):
+    async def send_json(self, writer, status, payload, encoding=None):
         body = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up waiting (its timeout): nothing left to tell it
-
-    def log_message(self, format, *args):
-        """Quiet by default; the management command turns the log on."""
-        if self.server.verbose:
-            super().log_message(format, *args)
+        head = [
+            f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
+            "Content-Type: application/json",
+            f"Content-Length: {len(body)}",
+            "Connection: close",
+        ]
+        if encoding:
+            head.append(f"Content-Encoding: {encoding}")
+        writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        await writer.drain()
+        return status

@@ -55,6 +55,19 @@ def test_failing_source_is_reported_and_the_others_still_arrive(settings, fake_n
     assert all(report["sources"][f"blog-{n}"]["ok"] for n in (1, 2, 3))
 
 
+def test_undecodable_source_is_reported_and_the_others_still_arrive(settings, fake_news):
+    report = collect(settings, fake_news.sources("garbled"))
+
+    garbled = report["sources"]["garbled"]
+    assert garbled["ok"] is False
+    # requests decodes the body before get() returns: no response, so no status to report.
+    assert garbled["status"] is None
+    assert garbled["error"].startswith("ContentDecodingError")
+    assert "content-encoding: gzip" in garbled["error"]  # the entry says what was wrong
+    assert garbled["headlines"] == []
+    assert all(report["sources"][f"blog-{n}"]["ok"] for n in (1, 2, 3))
+
+
 def test_missing_page_is_reported(settings, fake_news):
     report = collect(settings, {"gone": f"{fake_news.url}/blog/99/"})
 

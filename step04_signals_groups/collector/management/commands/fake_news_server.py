@@ -6,7 +6,9 @@ from collector.fake_news import FakeNewsServer
 
 
 class Command(BaseCommand):
-    help = "Serve N fake blogs on 127.0.0.1 that answer after a delay (plus /fail/ and /hang/)."
+    help = (
+        "Serve N fake blogs on 127.0.0.1 that answer after a delay (and /fail/, /hang/, /garbled/)."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--port", type=int, default=8001)
@@ -21,12 +23,12 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{count} blogs at {server.url}/blog/1/ .. /blog/{count}/, {delay:g} s each"
         )
-        self.stdout.write(f"Errors on demand: {server.url}/fail/ and {server.url}/hang/")
+        errors = ", ".join(f"{server.url}/{path}/" for path in ("fail", "hang", "garbled"))
+        self.stdout.write(f"Errors on demand: {errors}")
         self.stdout.write("Ctrl-C to stop.")
         try:
             server.serve_forever()
         except KeyboardInterrupt:
             pass
         finally:
-            server.stopping.set()
-            server.server_close()
+            server.listener.close()
