@@ -1,5 +1,7 @@
 """End to end in a real browser: two people in one room, served by Daphne (step01, step02)."""
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -18,7 +20,11 @@ RECONNECT_TIMEOUT_MS = 45_000
 
 def open_room_as(new_page, server_url, username):
     """A fresh browser context (its own cookies), logged in through the login form."""
-    page = new_page()
+    return log_in(new_page(), server_url, username)
+
+
+def log_in(page, server_url, username):
+    """`page` logged in through the login form, with its socket live."""
     page.goto(f"{server_url}/")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", "workshop")
@@ -26,6 +32,11 @@ def open_room_as(new_page, server_url, username):
     expect(page.locator("#chat h1")).to_have_text("Lobby")
     expect(page.locator("#status")).to_contain_text(READY_STATUS)
     return page
+
+
+def send(page, text):
+    page.fill("#message-text", text)
+    page.click("#message-form button")
 
 
 @pytest.fixture
@@ -37,8 +48,7 @@ def test_message_from_alice_appears_on_bobs_page(new_page, server_url):
     alice = open_room_as(new_page, server_url, "alice")
     bob = open_room_as(new_page, server_url, "bob")
 
-    alice.fill("#message-text", "Hello Bob, from the browser")
-    alice.click("#message-form button")
+    send(alice, "Hello Bob, from the browser")
 
     expect(alice.locator("#messages")).to_contain_text("Hello Bob, from the browser")
     expect(bob.locator("#messages")).to_contain_text(
@@ -52,9 +62,8 @@ def test_message_from_alice_appears_on_bobs_page(new_page, server_url):
 def test_refused_message_is_explained_on_the_page(new_page, server_url):
     alice = open_room_as(new_page, server_url, "alice")
 
-    # The input's own `required` stops an empty form, so send spaces: the API refuses them.
-    alice.fill("#message-text", "   ")
-    alice.click("#message-form button")
+    # The input's own `required` stops an empty form, so send spaces: the socket refuses them.
+    send(alice, "   ")
 
     expect(alice.locator("#error")).to_have_text("text: This field may not be blank.")
 
@@ -67,9 +76,45 @@ def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, ser
 
     daphne.stop()
     expect(alice.locator("#status")).to_contain_text("reconnecting")
+    # Typed while the server is away: the text waits in its box, and leaves on reconnect.
+    send(alice, "typed while away")
+    expect(alice.locator("#error")).to_have_text(
+        "Not connected: your message will be sent when the connection is back."
+    )
+    expect(alice.locator("#message-text")).to_have_value("typed while away")
     daphne.start()
 
     expect(alice.locator("#status")).to_have_text(READY_STATUS, timeout=RECONNECT_TIMEOUT_MS)
-    alice.fill("#message-text", "back again")
-    alice.click("#message-form button")
+    expect(alice.locator("#messages")).to_contain_text("typed while away")
+    expect(alice.locator("#message-text")).to_have_value("")
+    expect(alice.locator("#error")).to_be_hidden()
+    send(alice, "back again")
     expect(alice.locator("#messages")).to_contain_text("back again")
+
+
+def test_a_socket_closed_right_after_opening_keeps_the_page_backing_off(new_page, server_url):
+    # The room's first socket reaches the server. Every later one is answered by a stand-in
+    # that accepts it and closes it as soon as the page asks to catch up: a server that
+    # fails right after each handshake.
+    page, sockets = new_page(), []
+
+    def first_to_the_server(socket):
+        if not sockets:
+            socket.connect_to_server()
+        sockets.append(socket)
+
+    def close_the_stand_in(route):
+        if len(sockets) > 1:
+            sockets[-1].close()
+        route.continue_()
+
+    page.route_web_socket(re.compile(r"/ws/conversations/"), first_to_the_server)
+    log_in(page, server_url, "alice")
+    page.route(re.compile(r"/api/rooms/\d+/messages/"), close_the_stand_in)
+    sockets[0].close()  # the first drop, after which the page waits 1 s
+
+    # Then 2 s, then 4 s: a socket that closed within STABLE_MS (5 s in room.js) of opening
+    # does not start the backoff again at 1 s.
+    expect(page.locator("#status")).to_contain_text(
+        "reconnecting in 4 s", timeout=ARRIVAL_TIMEOUT_MS
+    )

@@ -4,6 +4,7 @@ From step03 the page opens its two sockets (the room, the person's notifications
 JWT, and renews it when the server closes a socket because the token expired.
 """
 
+import re
 import time
 from datetime import timedelta
 
@@ -156,6 +157,34 @@ def test_page_reconnects_when_the_server_comes_back(new_page, page_problems, ser
     expect(alice.locator("#error")).to_be_hidden()
     send(alice, "back again")
     expect(alice.locator("#messages")).to_contain_text("back again")
+
+
+def test_a_socket_closed_right_after_opening_keeps_the_page_backing_off(new_page, server_url):
+    # The room's first socket reaches the server. Every later one is answered by a stand-in
+    # that accepts it and closes it as soon as the page asks to catch up: a server that
+    # fails right after each handshake.
+    page, sockets = new_page(), []
+
+    def first_to_the_server(socket):
+        if not sockets:
+            socket.connect_to_server()
+        sockets.append(socket)
+
+    def close_the_stand_in(route):
+        if len(sockets) > 1:
+            sockets[-1].close()
+        route.continue_()
+
+    page.route_web_socket(re.compile(r"/ws/conversations/"), first_to_the_server)
+    log_in(page, server_url, "alice")
+    page.route(re.compile(r"/api/rooms/\d+/messages/"), close_the_stand_in)
+    sockets[0].close()  # the first drop, after which the page waits 1 s
+
+    # Then 2 s, then 4 s: a socket that closed within STABLE_MS (5 s in room.js) of opening
+    # does not start the backoff again at 1 s.
+    expect(page.locator("#status")).to_contain_text(
+        "reconnecting in 4 s", timeout=ARRIVAL_TIMEOUT_MS
+    )
 
 
 def test_page_survives_its_access_token_expiring(new_page, serve_with_token_lifetimes):

@@ -1,5 +1,7 @@
 // The room page of step02: one WebSocket per page, the server pushes each message as it is
-// saved. Notifications are still polled; step03 gives them a socket of their own.
+// saved. The socket stays live (openLive): after a drop it reconnects with backoff and
+// catches up with ?after=, and a message sent meanwhile waits in its box until the socket
+// is open again. Notifications are still polled; step03 gives them a socket of their own.
 "use strict";
 
 const chat = document.getElementById("chat");
@@ -8,11 +10,12 @@ const pollMs = Number(chat.dataset.pollMs);
 const messageList = document.getElementById("messages");
 const statusLine = document.getElementById("status");
 const errorLine = document.getElementById("error");
-const socketUrl = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/conversations/${roomId}/`;
+const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
+const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 let lastMessageId = null;
-let socket = null;
-let retrySeconds = 1;
+let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
+let roomLive = { socket: null }; // the room's socket (see openLive)
 
 function showMessage(message) {
   // A catch-up fetch and the socket can both bring a message: show each id once.
@@ -45,31 +48,44 @@ async function getJson(url) {
   return response.json();
 }
 
+function openLive(path, { onOpen, onFrame, onStatus }) {
+  // One socket that stays live: it reconnects with backoff after a drop.
+  const live = { socket: null }; // live.socket: the socket of the moment, new at each reconnect
+  let retrySeconds = 1;
+
+  function connect() {
+    const socket = new WebSocket(`${socketBase}${path}`);
+    live.socket = socket;
+    let openedAt = null;
+    socket.addEventListener("open", () => {
+      openedAt = Date.now();
+      onStatus();
+      onOpen();
+    });
+    socket.addEventListener("message", (event) => onFrame(JSON.parse(event.data)));
+    socket.addEventListener("close", () => {
+      // Closed right after opening (the server accepts, then fails at once, as step04's
+      // servers do while Redis is away): keep backing off instead of knocking every second.
+      if (openedAt !== null && Date.now() - openedAt > STABLE_MS) retrySeconds = 1;
+      retryLater("Disconnected"); // the server restarted, or the network went away
+    });
+  }
+
+  function retryLater(why) {
+    onStatus(`${why}; reconnecting in ${retrySeconds} s…`);
+    setTimeout(connect, retrySeconds * 1000);
+    retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
+  }
+
+  connect();
+  return live;
+}
+
 async function catchUp() {
   // History on first load; after a reconnect, what was written while we were away.
   const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
   const messages = await getJson(`/api/rooms/${roomId}/messages/${query}`);
   messages.forEach(showMessage);
-}
-
-function connect() {
-  socket = new WebSocket(socketUrl);
-  socket.addEventListener("open", () => {
-    retrySeconds = 1;
-    statusLine.textContent = "Live: connected by WebSocket.";
-    catchUp().catch((error) => showError(error.message));
-  });
-  socket.addEventListener("message", (event) => {
-    const frame = JSON.parse(event.data);
-    if (frame.type === "message") showMessage(frame.data);
-    else if (frame.type === "error") showError(frame.error);
-  });
-  socket.addEventListener("close", () => {
-    // The server restarted, or the network went away: try again, waiting longer each time.
-    statusLine.textContent = `Disconnected; reconnecting in ${retrySeconds} s…`;
-    setTimeout(connect, retrySeconds * 1000);
-    retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
-  });
 }
 
 async function pollNotifications() {
@@ -91,17 +107,43 @@ async function pollNotifications() {
   }
 }
 
+function start() {
+  roomLive = openLive(`/ws/conversations/${roomId}/`, {
+    onOpen: () => {
+      if (sendWhenOpen) sendTyped();
+      catchUp().catch((error) => showError(error.message));
+    },
+    onFrame: (frame) => {
+      if (frame.type === "message") showMessage(frame.data);
+      else if (frame.type === "error") showError(frame.error);
+    },
+    onStatus: (text) => {
+      statusLine.textContent = text ?? "Live: connected by WebSocket.";
+    },
+  });
+  pollNotifications();
+}
+
+function sendTyped() {
+  // The socket reconnects after a drop (a server restart): what is typed meanwhile stays in
+  // its box and leaves as soon as the socket is open again.
+  const input = document.getElementById("message-text");
+  sendWhenOpen = false;
+  if (!input.value) {
+    showError(""); // emptied while waiting: nothing to send
+  } else if (roomLive.socket?.readyState !== WebSocket.OPEN) {
+    sendWhenOpen = true;
+    showError("Not connected: your message will be sent when the connection is back.");
+  } else {
+    roomLive.socket.send(JSON.stringify({ type: "message", text: input.value }));
+    input.value = "";
+    showError("");
+  }
+}
+
 document.getElementById("message-form").addEventListener("submit", (event) => {
   event.preventDefault();
-  const input = document.getElementById("message-text");
-  if (socket?.readyState !== WebSocket.OPEN) {
-    showError("Not connected: wait for the connection to come back.");
-    return;
-  }
-  socket.send(JSON.stringify({ type: "message", text: input.value }));
-  input.value = "";
-  showError("");
+  sendTyped();
 });
 
-connect();
-pollNotifications();
+start();

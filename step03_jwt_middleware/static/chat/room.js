@@ -17,6 +17,7 @@ const notificationCount = document.getElementById("notification-count");
 const notificationStatus = document.getElementById("notifications-status");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const TOKEN_EXPIRED = 4401; // the server's close code: "your access token has expired"
+const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
@@ -28,8 +29,8 @@ let lastMessageId = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 // id -> notification: the stored list merged with what came live since.
 const knownNotifications = new Map();
-let roomLive = { socket: null }; // the two sockets (see openLive)
-let notificationLive = { socket: null };
+let roomLive = { socket: null }; // the room's socket (see openLive)
+let notificationLive = { socket: null }; // and the notifications' socket
 
 class LoginExpired extends Error {}
 
@@ -113,7 +114,7 @@ function askToLogInAgain() {
 function openLive(path, { onOpen, onFrame, onStatus }) {
   // One socket that stays live: it reconnects with backoff after a drop, renews its access
   // token after a 4401, and gives up only when the person has to log in again.
-  const live = { socket: null };
+  const live = { socket: null }; // live.socket: the socket of the moment, new at each reconnect
   let retrySeconds = 1;
 
   async function connect(renew) {
@@ -122,14 +123,15 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
       if (renew || expiresSoon(tokens.access)) await renewAccess();
     } catch (error) {
       if (error instanceof LoginExpired) askToLogInAgain();
-      else retryLater(); // the server is away: try again later
+      else retryLater("Disconnected"); // the server is away: try again later
       return;
     }
     // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
     const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(tokens.access)}`);
     live.socket = socket;
+    let openedAt = null;
     socket.addEventListener("open", () => {
-      retrySeconds = 1;
+      openedAt = Date.now();
       onStatus();
       onOpen();
     });
@@ -139,14 +141,17 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
       if (event.code === TOKEN_EXPIRED) {
         onStatus("Access token expired: renewing it…");
         connect(true);
-      } else {
-        retryLater(); // the server restarted, or the network went away
+        return;
       }
+      // Closed right after opening (the server accepts, then fails at once, as step04's
+      // servers do while Redis is away): keep backing off instead of knocking every second.
+      if (openedAt !== null && Date.now() - openedAt > STABLE_MS) retrySeconds = 1;
+      retryLater("Disconnected"); // the server restarted, or the network went away
     });
   }
 
-  function retryLater() {
-    onStatus(`Disconnected; reconnecting in ${retrySeconds} s…`);
+  function retryLater(why) {
+    onStatus(`${why}; reconnecting in ${retrySeconds} s…`);
     setTimeout(() => connect(false), retrySeconds * 1000);
     retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
   }

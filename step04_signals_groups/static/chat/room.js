@@ -30,8 +30,8 @@ let lastMessageId = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 // id -> notification: the stored list merged with what came live since.
 const knownNotifications = new Map();
-let roomLive = { socket: null }; // the two sockets (see openLive)
-let notificationLive = { socket: null };
+let roomLive = { socket: null }; // the room's socket (see openLive)
+let notificationLive = { socket: null }; // and the notifications' socket
 
 class LoginExpired extends Error {}
 
@@ -115,7 +115,7 @@ function askToLogInAgain() {
 function openLive(path, { onOpen, onFrame, onStatus }) {
   // One socket that stays live: it reconnects with backoff after a drop, renews its access
   // token after a 4401, and gives up only when the person has to log in again.
-  const live = { socket: null };
+  const live = { socket: null }; // live.socket: the socket of the moment, new at each reconnect
   let retrySeconds = 1;
 
   async function connect(renew) {
@@ -124,7 +124,7 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
       if (renew || expiresSoon(tokens.access)) await renewAccess();
     } catch (error) {
       if (error instanceof LoginExpired) askToLogInAgain();
-      else retryLater(); // the server is away: try again later
+      else retryLater("Disconnected"); // the server is away: try again later
       return;
     }
     // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
@@ -144,14 +144,15 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
         connect(true);
         return;
       }
-      // Closed right after opening (4503 while Redis is away): keep backing off.
+      // Closed right after opening (the server accepts, then fails at once, as step04's
+      // servers do while Redis is away): keep backing off instead of knocking every second.
       if (openedAt !== null && Date.now() - openedAt > STABLE_MS) retrySeconds = 1;
       const why = event.code === LAYER_FAILED ? "The server lost Redis" : "Disconnected";
       retryLater(why); // or the server restarted, or the network went away
     });
   }
 
-  function retryLater(why = "Disconnected") {
+  function retryLater(why) {
     onStatus(`${why}; reconnecting in ${retrySeconds} s…`);
     setTimeout(() => connect(false), retrySeconds * 1000);
     retrySeconds = Math.min(retrySeconds * 2, MAX_RETRY_SECONDS);
