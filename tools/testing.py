@@ -160,13 +160,15 @@ def bench_collector(python: Path, quick: bool = False) -> int:
 
 def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) -> list[Job]:
     """Every job of a run: the steps' suites (newest, longest, first), the slides' suite
-    (with any STEP: the deck shows code of several steps), the notebooks, the benchmark's
-    smoke test (figures printed, nothing asserted about them)."""
+    (with any STEP: the deck shows code of several steps), the notebooks, the tests of the
+    tools themselves (tools/tests, under a second), the benchmark's smoke test (figures
+    printed, nothing asserted about them)."""
     jobs = [
         pytest_job(python, folder, reports, order=-step_number(folder), workers=WORKERS)
         for folder in steps
     ]
     jobs.append(pytest_job(python, ROOT / "slides", reports, order=10, workers=0))
+    jobs.append(pytest_job(python, ROOT / "tools", reports, order=55, workers=0))
     jobs += [notebook_job(python, notebook) for notebook in notebooks(step)]
     bench = [str(python), str(BENCH_COLLECTOR), "--quick"]
     jobs.append(Job("check: bench-collector --quick", bench, counts_as_tests=False, order=60))
