@@ -323,7 +323,10 @@ print(body.decode())
 #
 # The collector asks several news sources for headlines and returns one report. This is
 # the view, loaded from `collector/views.py`: a loop that fetches each source with
-# `requests`, one after the other.
+# `requests`, one after the other. Two details are there for a deployment rather than for
+# the lesson: the decorator `@guarded_collector` (`collector/guards.py`) answers GET only,
+# refuses a request body and caps how many collections run at once; and
+# `allow_redirects=False` reports a redirect instead of following it.
 
 # %%
 show_file("collector/views.py")
@@ -383,15 +386,15 @@ for name, entry in report["sources"].items():
     print(f"{name}: ok={entry['ok']}, {entry['elapsed_ms']} ms, {entry['headlines']}")
 
 # %% [markdown]
-# ### A failing source and a hanging one
+# ### A failing source, a hanging one, a redirect
 #
-# Two blogs, one source that answers HTTP 500 and one that never answers, with a timeout
-# of 0.5 s per source. The view still answers 200: each failure is reported in its own
-# entry, with `ok: false` and the error.
+# Two blogs, one source that answers HTTP 500, one that never answers and one that
+# redirects, with a timeout of 0.5 s per source. The view still answers 200: each failure
+# is reported in its own entry, with `ok: false` and the error.
 
 # %%
 with FakeNewsServer(count=2, delay=DELAY) as news_server:
-    failing_sources = news_server.sources("fail", "hang")
+    failing_sources = news_server.sources("fail", "hang", "redirect")
     with override_settings(NEWS_SOURCES=failing_sources, NEWS_TIMEOUT=0.5):
         response = Client().get(COLLECT_URL)
 
@@ -404,6 +407,22 @@ print(f"whole call: {report['elapsed_ms'] / 1000:.2f} s")
 # %% [markdown]
 # The hanging source cost the whole timeout, added to the blogs' delays: a slow source
 # makes every caller of this view wait.
+#
+# ### What the collector refuses
+#
+# The collector needs no login and each call asks every source, so it answers a plain GET
+# only. Another method is a 405, a request body a 413 (the view reads none of it), and a
+# call while `NEWS_MAX_COLLECTIONS` collections are running a 503 that says when to retry.
+# Django logs each refusal, as it did for the API's above.
+
+# %%
+print("NEWS_MAX_COLLECTIONS =", settings.NEWS_MAX_COLLECTIONS)
+refused = {
+    "POST": Client().post(COLLECT_URL),
+    "GET with a body": Client().generic("GET", COLLECT_URL, b"x" * 1000),
+}
+for what, response in refused.items():
+    print(f"{what}: {response.status_code} {response.reason_phrase}, {response.json()}")
 
 # %% [markdown]
 # ### Two callers, one worker

@@ -302,9 +302,11 @@ show_source(async_news.fetch_source)
 # %% [markdown]
 # ### Async collector 1: a Channels `AsyncHttpConsumer`
 #
-# `handle()` runs once the request's body has arrived; the consumer answers with
-# `send_response`. Nothing of Django's request handling runs: no middleware, no
-# `request_started` signal, no view.
+# `handle()` runs once the request has arrived; the consumer answers with `send_response`.
+# Nothing of Django's request handling runs: no middleware, no `request_started` signal, no
+# view. The mixin `GuardedCollector` (`collector/guards.py`, like the views' decorator
+# `@guarded_collector`) refuses what a collector does not serve before `handle()` runs:
+# section "What the three refuse" below.
 
 # %%
 from collector.consumers import NewsCollectorAsyncConsumer
@@ -392,6 +394,32 @@ for source in ("blog-1", "blog-5", "fail", "garbled"):
 
 # %%
 print(json.dumps(answers["async view"]["sources"]["blog-1"], indent=2))
+
+# %% [markdown]
+# ### What the three refuse
+#
+# They need no login and each call asks every source, so all three answer a plain GET
+# only: another method is a 405, a request body a 413, and a call while
+# `NEWS_MAX_COLLECTIONS` collections run in the process (all three counted together) a 503
+# with `Retry-After`. The body is refused before anyone gathers it: `GuardedCollector`
+# decides on the consumer's first chunk (an `AsyncHttpConsumer` joins every chunk before
+# `handle()`), and `CollectorRefusals`, in front of Django in `config/asgi.py`, answers for
+# the views before Django's handler reads the body (it reads all of it before any view
+# runs). Django logs the views' refusals.
+
+
+# %%
+async def refusal(method, path, body=b""):
+    """A request a collector refuses: its status and error."""
+    communicator = HttpCommunicator(application, method, path, body=body, headers=HOST)
+    response = await communicator.get_response(timeout=30)
+    await communicator.wait()
+    return f"{response['status']} {json.loads(response['body'])['error']}"
+
+
+for name, path in COLLECTORS.items():
+    print(f"{name:18} POST:            {await refusal('POST', path)}")
+    print(f"{'':18} GET with a body: {await refusal('GET', path, body=b'x' * 1000)}")
 
 # %% [markdown]
 # ## 3. The benchmark, live at a small size

@@ -10,9 +10,11 @@ import requests
 from django.conf import settings
 from django.http import JsonResponse
 
+from .guards import guarded_collector
 from .news import collection_report, source_report
 
 
+@guarded_collector  # GET only, no body, a few at once: collector/guards.py (optional reading)
 def news_collector_sync_view(request):
     """GET /collector/collect_news_sync/: fetch every NEWS_SOURCES entry in turn with requests."""
     started = time.perf_counter()
@@ -29,10 +31,13 @@ def fetch_source(session, url, timeout):
     started = time.perf_counter()
     try:
         # requests' timeout bounds the connection and each wait for data, not the whole body:
-        # enough for a source that answers late, which is what the demo shows.
-        response = session.get(url, timeout=timeout)
+        # enough for a source that answers late. A redirect is reported, not followed.
+        response = session.get(url, timeout=timeout, allow_redirects=False)
     except requests.Timeout:
         return source_report(url, started, error=f"timed out after {timeout:g} s")
     except requests.RequestException as exc:
         return source_report(url, started, error=f"{type(exc).__name__}: {exc}")
-    return source_report(url, started, status=response.status_code, body=response.content)
+    location = response.headers.get("Location")  # where a redirect points
+    return source_report(
+        url, started, status=response.status_code, body=response.content, location=location
+    )

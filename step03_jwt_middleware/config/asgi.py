@@ -23,12 +23,17 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
 from chat.middleware import TokenAuthMiddlewareStack  # noqa: E402  (imports models)
+from collector.guards import CollectorRefusals  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402  (imports the consumers)
 
 if settings.DEBUG:
     # `runserver` serves /static/ itself; plain `daphne config.asgi:application` does not, so
     # the demo does it here. In production: collectstatic and a web server (or WhiteNoise).
     django_asgi_app = ASGIStaticFilesHandler(django_asgi_app)
+
+# Django's handler reads a request's whole body before any view runs: what the collector
+# refuses (another method than GET, a body) is refused before it (collector/guards.py).
+django_asgi_app = CollectorRefusals(django_asgi_app, prefix="/collector/")
 
 application = ProtocolTypeRouter(
     {

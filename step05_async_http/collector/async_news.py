@@ -34,11 +34,13 @@ async def fetch_source(session, url, seconds):
     """One source's report; a failure is reported in it, never raised (the answer is a 200)."""
     started = time.perf_counter()
     try:
-        async with session.get(url) as response:
+        # A redirect is reported, not followed (aiohttp would follow 10): it could lead anywhere.
+        async with session.get(url, allow_redirects=False) as response:
             body = await response.read()
     except TimeoutError:  # the ClientTimeout: connecting, waiting, or reading took too long
         return source_report(url, started, error=f"timed out after {seconds:g} s")
     except aiohttp.ClientError as exc:  # refused, reset, not a URL, undecodable body, ...
         message = " ".join(str(exc).split())  # some of aiohttp's messages span lines
         return source_report(url, started, error=f"{type(exc).__name__}: {message}")
-    return source_report(url, started, status=response.status, body=body)
+    location = response.headers.get("Location")
+    return source_report(url, started, status=response.status, body=body, location=location)

@@ -9,9 +9,11 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from .async_news import collect_news_async
+from .guards import GuardedCollector
 
 
-class NewsCollectorAsyncConsumer(AsyncHttpConsumer):
+# GuardedCollector: GET only, no body, a few at once (collector/guards.py, optional reading).
+class NewsCollectorAsyncConsumer(GuardedCollector, AsyncHttpConsumer):
     """GET /collector/collect_news_async/: every source at once, in the server's event loop."""
 
     # It talks to no group: no channel on the channel layer for each request (with Redis,

@@ -5,9 +5,11 @@
   /fail/       an immediate HTTP 500, to show a broken source
   /hang/       no answer at all until the server stops, to show a timeout
   /garbled/    a body that says it is gzip and is not, to show undecodable bytes
+  /redirect/   an HTTP 302 to /blog/1/, to show a redirect the collectors do not follow
 It is an asyncio server: one thread answers hundreds of slow requests at once, so the server
 is never the bottleneck of a measurement. It counts the requests it is answering at once
-(`peak_in_flight`), so that a test can check how many a client sends at a time.
+(`peak_in_flight`), so that a test can check how many a client sends at a time, and can wait
+for a number of them (`wait_for_in_flight`).
 """
 
 import asyncio
@@ -33,6 +35,7 @@ class FakeNewsServer:
         self.listener = socket.create_server((host, port), backlog=1024)
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.in_flight_changed = threading.Condition()
         self.loop = None
         self.stopping = None  # an asyncio.Event, in the server's loop: stop() sets it
         self.started = threading.Event()
@@ -80,6 +83,17 @@ class FakeNewsServer:
             self.thread.join(timeout=10)
         self.listener.close()
 
+    def wait_for_in_flight(self, count, timeout=10):
+        """Wait until `count` requests are being answered at once: True, or False at `timeout`."""
+        with self.in_flight_changed:
+            return self.in_flight_changed.wait_for(lambda: self.in_flight >= count, timeout)
+
+    def count_in_flight(self, change):
+        with self.in_flight_changed:
+            self.in_flight += change
+            self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+            self.in_flight_changed.notify_all()
+
     def __enter__(self):
         return self.start_in_thread()
 
@@ -89,8 +103,7 @@ class FakeNewsServer:
     async def answer(self, reader, writer):
         """One connection: one request, one answer (HTTP/1.1 with Connection: close)."""
         head = b""
-        self.in_flight += 1
-        self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+        self.count_in_flight(+1)
         try:
             head = await reader.readuntil(b"\r\n\r\n")
             status = await self.route(head.decode("latin-1").split(" ", 2), writer)
@@ -101,7 +114,7 @@ class FakeNewsServer:
             # streams would print a traceback for it.
             status = None
         finally:
-            self.in_flight -= 1
+            self.count_in_flight(-1)
             writer.close()
         if self.verbose and status is not None:
             stamp = datetime.now().strftime("%d/%b/%Y %H:%M:%S")
@@ -109,7 +122,7 @@ class FakeNewsServer:
             print(f"[{stamp}] {request_line} {status}", file=sys.stderr)
 
     async def route(self, request_line, writer):
-        """/blog/<n>/, /fail/, /hang/ and /garbled/; anything else is a 404. The status sent."""
+        """/blog/<n>/, /fail/, /hang/, /garbled/, /redirect/; anything else is a 404. The status."""
         if len(request_line) != 3 or request_line[0] != "GET":
             return await self.send_json(writer, 400, {"error": "only GET /path HTTP/1.x"})
         parts = urlsplit(request_line[1])
@@ -120,7 +133,11 @@ class FakeNewsServer:
             await self.stopping.wait()
             return None
         if segments == ["garbled"]:
-            return await self.send_json(writer, 200, {"articles": []}, encoding="gzip")  # not gzip
+            not_gzip = {"Content-Encoding": "gzip"}
+            return await self.send_json(writer, 200, {"articles": []}, headers=not_gzip)
+        if segments == ["redirect"]:
+            moved = {"Location": "/blog/1/"}
+            return await self.send_json(writer, 302, {"moved to": "/blog/1/"}, headers=moved)
         if len(segments) == 2 and segments[0] == "blog" and self.is_blog(segments[1]):
             return await self.answer_blog(writer, int(segments[1]), parse_qs(parts.query))
         return await self.send_json(writer, 404, {"error": f"no such page: {parts.path}"})
@@ -141,7 +158,7 @@ class FakeNewsServer:
         ]
         return await self.send_json(writer, 200, {"blog": f"blog-{number}", "articles": articles})
 
-    async def send_json(self, writer, status, payload, encoding=None):
+    async def send_json(self, writer, status, payload, headers=None):
         body = json.dumps(payload).encode()
         head = [
             f"HTTP/1.1 {status} {HTTPStatus(status).phrase}",
@@ -149,8 +166,7 @@ class FakeNewsServer:
             f"Content-Length: {len(body)}",
             "Connection: close",
         ]
-        if encoding:
-            head.append(f"Content-Encoding: {encoding}")
+        head += [f"{name}: {value}" for name, value in (headers or {}).items()]
         writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
         await writer.drain()
         return status

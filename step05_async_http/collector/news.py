@@ -7,18 +7,26 @@ INTERFACES.md describes, so that every collector of the workshop answers the sam
 import json
 import time
 
+from .source_urls import public_url, redirect_target, without_url_secrets
 
-def source_report(url, started, *, status=None, body=b"", error=None):
-    """The entry of one source: ok only for a 200 that arrived in time."""
+
+def source_report(url, started, *, status=None, body=b"", error=None, location=None):
+    """The entry of one source: ok only for a 200 that arrived in time.
+
+    A redirect (its `location`) is reported, not followed: a source could send the collector
+    anywhere. The URL is shown without its user, password and query string (source_urls.py).
+    """
     if error is None and status != 200:
         error = f"HTTP {status}"
+        if location is not None and 300 <= status < 400:
+            error = f"redirect to {redirect_target(url, location)} not followed"
     return {
         "ok": error is None,
         "status": status,
         "elapsed_ms": elapsed_ms(started),
         "size": len(body),
-        "error": error,
-        "url": url,
+        "error": without_url_secrets(error, url),
+        "url": public_url(url),
         "headlines": headlines(body) if error is None else [],
     }
 
@@ -36,7 +44,7 @@ def headlines(body):
     try:
         articles = json.loads(body).get("articles", [])
         return [article["title"] for article in articles if isinstance(article.get("title"), str)]
-    except (ValueError, AttributeError, TypeError):
+    except (ValueError, AttributeError, TypeError, RecursionError):  # JSON nested too deeply
         return []
 
 

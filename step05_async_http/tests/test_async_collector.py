@@ -2,9 +2,11 @@
 
 The sync view (requests, one source after the other), the native async view and the
 AsyncHttpConsumer (aiohttp, all sources at once) answer the same JSON, report the same
-failures, and differ in time: that is the lesson. Fake blogs run on loopback.
+failures, refuse the same requests, and differ in time: that is the lesson. Fake blogs run
+on loopback.
 """
 
+import asyncio
 import json
 import socket
 
@@ -14,6 +16,9 @@ from channels.testing import HttpCommunicator
 from collector.consumers import NewsCollectorAsyncConsumer
 from collector.fake_news import FakeNewsServer
 from config.asgi import application
+from tests.asgi_requests import call
+from tests.test_collector import SECRET_URLS
+from tests.test_collector_asgi import EIGHT_MIB, REFUSED
 
 SYNC = "/collector/collect_news_sync/"
 ASYNC_VIEW = "/collector/collect_news_async_view/"
@@ -26,6 +31,11 @@ async_collectors = pytest.mark.parametrize(
     "path", ASYNC_COLLECTORS.values(), ids=ASYNC_COLLECTORS.keys()
 )
 
+
+# Channels' consumers close stale database connections before each event, in the thread
+# that database_sync_to_async shares: a connection an earlier test of this worker opened
+# there is then touched, which pytest-django allows only to a test marked for the database.
+pytestmark = pytest.mark.django_db
 
 HOST = [(b"host", b"127.0.0.1:8000")]  # what a browser or curl sends
 
@@ -102,13 +112,16 @@ async def test_sync_collector_fetches_one_source_after_the_other(settings):
 
 
 # Each failure, for each collector: (the path on the fake server, or a URL; the status;
-# the start of the error for the sync view and for the async collectors).
+# the start of the error for the sync view and for the async collectors; "{fake}" stands for
+# the fake server's URL).
+REDIRECTED = "redirect to {fake}/blog/1/ not followed"
 FAILURES = {
     "refused": (None, None, "ConnectionError", "ClientConnectorError"),
     "HTTP 500": ("fail", 500, "HTTP 500", "HTTP 500"),
     "hangs past the timeout": ("hang", None, "timed out after 1 s", "timed out after 1 s"),
     "undecodable bytes": ("garbled", None, "ContentDecodingError", "ClientPayloadError"),
     "not a URL": ("not a url", None, "InvalidURL", "InvalidUrlClientError"),
+    "redirects": ("redirect", 302, REDIRECTED, REDIRECTED),
 }
 
 
@@ -128,7 +141,8 @@ async def test_a_failing_source_is_reported_in_its_own_entry(settings, fake_news
 
     bad = report["sources"]["bad"]
     assert (bad["ok"], bad["status"], bad["headlines"]) == (False, status, [])
-    assert bad["error"].startswith(sync_error if path == SYNC else async_error)
+    expected = sync_error if path == SYNC else async_error
+    assert bad["error"].startswith(expected.format(fake=fake_news.url))
     assert all(report["sources"][f"blog-{n}"]["ok"] for n in (1, 2, 3))
 
 
@@ -155,6 +169,85 @@ async def test_news_concurrency_caps_the_simultaneous_connections(settings, path
 
     assert all(source["ok"] for source in report["sources"].values())
     assert server.peak_in_flight == 3
+
+
+@every_collector
+@pytest.mark.parametrize("template", SECRET_URLS.values(), ids=SECRET_URLS.keys())
+async def test_no_collector_shows_the_secrets_of_a_source_url(settings, fake_news, path, template):
+    fake, nobody = fake_news.url.removeprefix("http://"), f"127.0.0.1:{unused_port()}"
+    settings.NEWS_SOURCES = {"secret": template.format(fake=fake, nobody=nobody)}
+
+    response = await get(application, path)
+
+    assert response["status"] == 200
+    assert b"s3cret" not in response["body"]  # neither the password nor the key, anywhere
+    entry = json.loads(response["body"])["sources"]["secret"]
+    assert "reader" not in entry["url"] and "?" not in entry["url"]
+
+
+# What the collectors refuse (collector/guards.py), with step02's catalogue: the sync view's
+# refusals under ASGI are tested there (tests/test_collector_asgi.py). The async view has the
+# same guard in front of it, the consumer a guard of its own.
+
+
+@async_collectors
+@pytest.mark.parametrize("refused", REFUSED.values(), ids=REFUSED.keys())
+async def test_refused_request_is_answered_after_one_chunk_of_its_body_at_most(
+    settings, path, refused
+):
+    method, body_headers, expected = refused
+    settings.NEWS_SOURCES = {}  # if the collector ran, it would answer 200 at once
+
+    status, headers, body, chunks_read = await call(
+        application, method, path, body_size=EIGHT_MIB, headers=body_headers
+    )
+
+    assert status == expected
+    assert headers.get("allow") == ("GET" if expected == 405 else None)
+    assert json.loads(body)["error"]  # a sentence that says what was wrong
+    # The first chunk of 64 KiB at most: AsyncHttpConsumer would gather all 128 before
+    # handle(), Django's handler before the view.
+    assert chunks_read <= 1
+
+
+# (the collector that runs, the one called meanwhile): each collector is both, once.
+CAP_PAIRS = {
+    "sync view running, consumer called": (SYNC, CONSUMER),
+    "consumer running, async view called": (CONSUMER, ASYNC_VIEW),
+    "async view running, sync view called": (ASYNC_VIEW, SYNC),
+}
+
+
+@pytest.mark.parametrize("pair", CAP_PAIRS.values(), ids=CAP_PAIRS.keys())
+async def test_one_cap_counts_the_collections_of_every_collector(settings, pair):
+    running, called = pair
+    settings.NEWS_MAX_COLLECTIONS = 1
+    settings.NEWS_TIMEOUT = 5
+    server = FakeNewsServer().start_in_thread()
+    settings.NEWS_SOURCES = {"hangs": f"{server.url}/hang/"}
+    first = asyncio.create_task(get(application, running))
+    try:
+        # Its source is asked: it holds a slot.
+        assert await asyncio.to_thread(server.wait_for_in_flight, 1)
+        response = await get(application, called)
+    finally:
+        await asyncio.to_thread(server.stop)  # /hang/ is closed: the first collection ends
+
+    assert response["status"] == 503
+    headers = {name.lower(): value for name, value in response["headers"]}
+    assert headers[b"retry-after"] == b"5"
+    assert "NEWS_MAX_COLLECTIONS = 1" in json.loads(response["body"])["error"]
+    assert (await first)["status"] == 200  # the running collection still answered
+
+
+@every_collector
+async def test_a_finished_collection_gives_its_slot_back(settings, fake_news, path):
+    settings.NEWS_MAX_COLLECTIONS = 1
+
+    for _ in range(2):  # the second would get a 503 if the first had kept its slot
+        report = await collect(settings, path, fake_news.sources())
+
+    assert report["sources"]["blog-1"]["ok"] is True
 
 
 async def test_every_other_path_still_reaches_django(db):

@@ -7,7 +7,8 @@ from collector.fake_news import FakeNewsServer
 
 class Command(BaseCommand):
     help = (
-        "Serve N fake blogs on 127.0.0.1 that answer after a delay (and /fail/, /hang/, /garbled/)."
+        "Serve N fake blogs on 127.0.0.1 that answer after a delay"
+        " (and /fail/, /hang/, /garbled/, /redirect/)."
     )
 
     def add_arguments(self, parser):
@@ -23,7 +24,9 @@ class Command(BaseCommand):
         self.stdout.write(
             f"{count} blogs at {server.url}/blog/1/ .. /blog/{count}/, {delay:g} s each"
         )
-        errors = ", ".join(f"{server.url}/{path}/" for path in ("fail", "hang", "garbled"))
+        errors = ", ".join(
+            f"{server.url}/{path}/" for path in ("fail", "hang", "garbled", "redirect")
+        )
         self.stdout.write(f"Errors on demand: {errors}")
         self.stdout.write("Ctrl-C to stop.")
         try:
