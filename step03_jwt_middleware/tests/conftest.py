@@ -248,8 +248,9 @@ def new_page(browser, page_problems):
 
 
 def redis_answers(url):
+    """Whether a Redis answers PING at `url` within a second (a hung one does not)."""
     try:
-        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except redis.RedisError:
         return False
 

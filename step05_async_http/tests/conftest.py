@@ -1,5 +1,6 @@
 """Fixtures shared by the tests: the demo people and rooms, API clients, fake news (step01)."""
 
+import contextlib
 import multiprocessing
 import os
 import platform
@@ -8,6 +9,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 
@@ -251,8 +253,9 @@ def new_page(browser, page_problems):
 
 
 def redis_answers(url):
+    """Whether a Redis answers PING at `url` within a second (a hung one does not)."""
     try:
-        return redis.Redis.from_url(url, socket_connect_timeout=1).ping()
+        return redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except redis.RedisError:
         return False
 
@@ -330,3 +333,82 @@ def redis_server():
     server.start()
     yield server
     server.stop()
+
+
+class BlackHole:
+    """A hung Redis: a TCP server on a free loopback port that accepts every connection and
+    never answers, as a frozen Redis or a network that drops every packet does.
+
+    `relay_to(port)` first makes it a plain proxy to a real Redis, so that a server can
+    connect while Redis answers; `swallow()` then freezes it: the connections stay open, new
+    ones are accepted, and nothing more passes either way.
+    """
+
+    def __init__(self):
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.relay_port = None
+        self.swallowing = threading.Event()
+        self.swallowed = threading.Event()  # set once it has held back a first byte
+        self.sockets = [self.listener]
+        threading.Thread(target=self.accept_forever, daemon=True).start()
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def relay_to(self, port):
+        self.relay_port = port
+
+    def swallow(self):
+        self.swallowing.set()
+
+    def accept_forever(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed at the end of the test
+                return
+            self.sockets.append(client)
+            upstream = None
+            if self.relay_port is not None and not self.swallowing.is_set():
+                try:
+                    upstream = socket.create_connection(("127.0.0.1", self.relay_port))
+                except OSError:  # the Redis behind is down: so is this connection
+                    client.close()
+                    continue
+                self.sockets.append(upstream)
+                threading.Thread(target=self.pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self.pump, args=(client, upstream), daemon=True).start()
+
+    def pump(self, source, destination):
+        """Pass on what `source` sends, until swallowing starts: from then on, drop it."""
+        while data := self.receive(source):
+            if destination is None or self.swallowing.is_set():
+                self.swallowed.set()
+                continue
+            try:
+                destination.sendall(data)
+            except OSError:
+                return
+
+    @staticmethod
+    def receive(source):
+        try:
+            return source.recv(65536)
+        except OSError:
+            return b""
+
+    def close(self):
+        for sock in list(self.sockets):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)  # wakes the thread blocked on it
+            sock.close()
+
+
+@pytest.fixture
+def black_hole():
+    """A hung Redis on loopback (see `BlackHole`), closed after the test."""
+    hole = BlackHole()
+    yield hole
+    hole.close()
