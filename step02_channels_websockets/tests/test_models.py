@@ -1,6 +1,7 @@
 """The data model: membership, ordering, and the one write path that notifies (step01)."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from chat.models import Message, Notification
 from chat.services import post_message
@@ -9,6 +10,14 @@ from chat.services import post_message
 def test_room_knows_its_members(alice_and_bob, users):
     assert alice_and_bob.has_member(users["alice"])
     assert not alice_and_bob.has_member(users["carol"])
+
+
+def test_a_deactivated_user_is_no_member_even_through_a_stale_user_object(alice_and_bob, users):
+    bob = users["bob"]  # loaded before the deactivation, as a socket's user is
+    get_user_model().objects.filter(pk=bob.pk).update(is_active=False)
+
+    assert bob.is_active  # the object in hand has not heard of it...
+    assert not alice_and_bob.has_member(bob)  # ...the database has
 
 
 def test_posting_notifies_every_other_member(lobby, users):

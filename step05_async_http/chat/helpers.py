@@ -59,7 +59,7 @@ def send_channel_notification(user, notification):
 
 
 def transaction_on_commit(receiver):
-    """Defer the decorated signal receiver until the current transaction commits.
+    """Defer the decorated signal receiver (or helper) until the current transaction commits.
 
     A save that is rolled back then sends nothing, and no client hears of a row that it
     cannot read yet. Outside a transaction it runs at once. `robust=True`: an exception in
@@ -74,3 +74,36 @@ def transaction_on_commit(receiver):
         transaction.on_commit(callback, robust=True)
 
     return deferred
+
+
+def user_group_names(user):
+    """Every group a user's sockets can have joined: their rooms' and their notifications'.
+
+    Read at once, in the caller's transaction: a delete is about to remove the rows.
+    """
+    room_ids = user.rooms.values_list("pk", flat=True)
+    return [room_group_name(room_id) for room_id in room_ids] + [notification_group_name(user.pk)]
+
+
+@transaction_on_commit
+def send_access_revoked(user_id, group_names, code):
+    """Once committed, close the sockets of `user_id` in these groups with `code`.
+
+    The event's type, `access_revoked`, names the consumers' handler, which closes its socket
+    only if the event's user is its own: the other sockets of the groups stay open. A channel
+    layer that fails costs one log line and ends the sending: its failure closes every socket
+    anyway (4503), and the reconnect's handshake checks again.
+    """
+    event = {"type": "access_revoked", "user_id": user_id, "code": code}
+    group_send = async_to_sync(get_channel_layer().group_send)
+    try:
+        for group_name in group_names:
+            group_send(group_name, event)
+    except LAYER_ERRORS as error:
+        logger.warning(
+            "Closing the sockets of user %s failed at group %s: %s: %s",
+            user_id,
+            group_name,
+            type(error).__name__,
+            error,
+        )

@@ -19,7 +19,12 @@ class Room(models.Model):
         return self.name
 
     def has_member(self, user):
-        return user.is_authenticated and self.members.filter(pk=user.pk).exists()
+        """A member is one of the room's members and an active user, as the database says now.
+
+        Asked of the database, not of `user.is_active`: the user object in hand can be older
+        than a deactivation (from step02, a socket keeps the one it loaded at its handshake).
+        """
+        return user.is_authenticated and self.members.filter(pk=user.pk, is_active=True).exists()
 
 
 class Message(models.Model):
