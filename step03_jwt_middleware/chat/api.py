@@ -10,7 +10,7 @@ from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
-from rest_framework_simplejwt.tokens import RefreshToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from .models import Room
 from .serializers import (
@@ -78,10 +78,12 @@ class NotificationListView(generics.ListAPIView):
 
 
 class SessionTokenView(APIView):
-    """POST /api/token/session/: a token pair for the page its logged-in person has open.
+    """POST /api/token/session/: an access token for the page its logged-in person has open.
 
     The page's sockets authenticate with a token, not the session cookie; this is how a page
-    that is already logged in gets one without asking for the password again. The session
+    that is already logged in gets one, and the next one each time it expires, without asking
+    for the password again. No refresh token: the session stays the page's one proof of who
+    it is, so logging out, which ends the session, ends the page's renewals too. The session
     only (not Basic, not a token: a token must not buy itself endless new ones), and DRF's
     session authentication demands the CSRF token on a POST.
     """
@@ -89,5 +91,4 @@ class SessionTokenView(APIView):
     authentication_classes = [SessionAuthentication]
 
     def post(self, request):
-        refresh = RefreshToken.for_user(request.user)
-        return Response({"access": str(refresh.access_token), "refresh": str(refresh)})
+        return Response({"access": str(AccessToken.for_user(request.user))})

@@ -1,6 +1,12 @@
-"""DRF serializers: what the API (and, from step02, the websocket) reads and writes (step01)."""
+"""DRF serializers: what the API (and, from step02, the websocket) reads and writes (step01).
 
+Step03 adds the refresh endpoint's serializer (SIMPLE_JWT's TOKEN_REFRESH_SERIALIZER).
+"""
+
+from django.contrib.auth import get_user_model
 from rest_framework import serializers
+from rest_framework.exceptions import AuthenticationFailed
+from rest_framework_simplejwt.serializers import TokenRefreshSerializer
 
 from .models import MESSAGE_MAX_LENGTH, Message, Notification, Room
 
@@ -49,3 +55,20 @@ class RoomSerializer(serializers.ModelSerializer):
     class Meta:
         model = Room
         fields = ["id", "name", "members"]
+
+
+class ExistingUserTokenRefreshSerializer(TokenRefreshSerializer):
+    """POST /api/token/refresh/: simplejwt's refresh, with a 401 for a deleted user.
+
+    simplejwt 5.5.1 looks the token's user up with `objects.get` and lets `DoesNotExist`
+    through: a refresh token that outlived its user would answer 500, which a client takes for
+    a server to retry, not for a login to redo. An inactive user already gets this 401.
+    """
+
+    def validate(self, attrs):
+        try:
+            return super().validate(attrs)
+        except get_user_model().DoesNotExist:
+            raise AuthenticationFailed(
+                self.error_messages["no_active_account"], "no_active_account"
+            ) from None
