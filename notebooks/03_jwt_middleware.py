@@ -133,7 +133,9 @@ for room in (lobby, alice_and_bob):
 #
 # `python manage.py token alice` prints an access token for alice. It asks
 # djangorestframework-simplejwt for a pair (a refresh token and its access token), as the
-# login endpoint `/api/token/` does after checking the password:
+# login endpoint `/api/token/` does for a script after checking the password. (The page
+# gets an access token only, from `/api/token/session/` with its session; section 4 says
+# why.)
 
 # %%
 from chat.management.commands.token import Command as TokenCommand
@@ -652,7 +654,10 @@ show_source(RoomConversationConsumer.resolve_groups)
 # A token is checked once, at the handshake; a socket can stay open much longer than its
 # token lives. So `connect` starts a timer that closes the socket with code 4401 at the
 # token's `exp` (codes 4000 to 4999 are free for applications, RFC 6455 section 7.4.2;
-# 4401 reads as HTTP's 401). The page then renews its token and reconnects.
+# 4401 reads as HTTP's 401). The page then asks `POST /api/token/session/` for a new access
+# token and reconnects. It holds no refresh token: its session, the one logging out ends,
+# buys each new token, so a page logged out (in any tab) gets 403 there, asks the person to
+# log in again, and its sockets are closed at the latest when their token expires.
 
 # %%
 show_source(AsyncBaseConsumer.close_when_expired)

@@ -250,7 +250,8 @@ show_source(AsyncBaseConsumer.channel_message)
 #
 # Who sends those events? Nobody in the views or the consumers any more: two `post_save`
 # receivers, connected when the `chat` app is ready (`ChatConfig.ready()` imports the
-# module).
+# module). The receivers after them use signals a second time: they close the sockets of
+# someone who loses access (the step's README, "Revocation").
 
 # %%
 show_file("chat/signal_handlers.py")

@@ -115,13 +115,24 @@ def test_body_that_is_not_an_object_is_refused(lobby, api_as):
     assert not Message.objects.exists()
 
 
-def test_body_that_is_not_json_is_refused(lobby, api_as):
-    response = api_as("alice").post(
-        messages_url(lobby), "{not json", content_type="application/json"
-    )
+# 100,000 levels of {"a": ...}: about 700 KB. Python's json module refuses it with a
+# RecursionError, where a malformed body raises ValueError.
+NESTED_TOO_DEEP = '{"a": ' * 100_000 + "1" + "}" * 100_000
+BODIES_THAT_ARE_NOT_JSON = {
+    "malformed": ("{not json", "JSON parse error - Expecting property name"),
+    "nested too deep": (NESTED_TOO_DEEP, "JSON parse error - nested too deeply"),
+}
+
+
+@pytest.mark.parametrize(
+    "body, detail", BODIES_THAT_ARE_NOT_JSON.values(), ids=BODIES_THAT_ARE_NOT_JSON.keys()
+)
+def test_body_that_is_not_json_is_refused(lobby, api_as, body, detail):
+    response = api_as("alice").post(messages_url(lobby), body, content_type="application/json")
 
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    assert response.json()["detail"].startswith(detail)
+    assert not Message.objects.exists()
 
 
 def test_text_at_the_limit_is_accepted(lobby, api_as):

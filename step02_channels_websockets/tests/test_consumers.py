@@ -8,8 +8,10 @@ import asyncio
 import json
 
 import pytest
+import websockets
 from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from chat.models import MESSAGE_MAX_LENGTH, Message
@@ -134,8 +136,13 @@ async def test_message_posted_through_the_api_reaches_open_sockets(lobby, users,
     await bob.disconnect()
 
 
+# 100,000 levels of {"a": ...}: about 700 KB, under Daphne's 1 MiB frame limit. Python's
+# json module refuses it with a RecursionError, where a malformed frame raises ValueError.
+NESTED_TOO_DEEP = '{"a": ' * 100_000 + "1" + "}" * 100_000
+
 BAD_FRAMES = {
-    "not JSON": ("text", "{oops", "The frame is not valid JSON."),
+    "not JSON": ("text", "{oops", "The frame cannot be decoded as JSON."),
+    "nested too deep": ("text", NESTED_TOO_DEEP, "The frame cannot be decoded as JSON."),
     "not an object": ("text", json.dumps(["message", "hi"]), "A frame must be a JSON object"),
     "unknown type": ("text", json.dumps({"type": "shout", "text": "hi"}), "Unknown frame type"),
     "no type": ("text", json.dumps({"text": "hi"}), "Unknown frame type"),
@@ -167,9 +174,40 @@ async def test_bad_frame_gets_an_error_and_the_socket_lives_on(lobby, users, kin
     await alice.disconnect()
 
 
-async def test_member_removed_after_connecting_can_no_longer_post(lobby, users):
+# Against a real Daphne, which closes the socket of a consumer that raises with 1011 (internal
+# error): a frame on which json raises RecursionError must get an error frame instead.
+@pytest.mark.parametrize("channel_layer", ["memory"], indirect=True)
+async def test_daphne_keeps_the_socket_open_after_a_frame_nested_too_deep(daphne, lobby, users):
+    url = f"ws://127.0.0.1:{daphne.port}/ws/conversations/{lobby.id}/"
+    cookie = (await session_cookie(users["alice"])).decode()
+    headers = {"Cookie": cookie, "Origin": daphne.url}
+
+    # The timeout only stops a hung socket from stalling the suite.
+    async with asyncio.timeout(30), websockets.connect(url, additional_headers=headers) as socket:
+        await socket.send(NESTED_TOO_DEEP)
+        error = json.loads(await socket.recv())
+        await socket.send(json.dumps({"type": "message", "text": "still here"}))
+        message = json.loads(await socket.recv())
+
+    assert error == {"type": "error", "error": "The frame cannot be decoded as JSON."}
+    assert message["data"]["text"] == "still here"
+
+
+# How a member loses their access while their socket is open; each frame checks again.
+async def removed_from_the_room(room, user):
+    await room.members.aremove(user)
+
+
+async def deactivated(room, user):
+    await get_user_model().objects.filter(pk=user.pk).aupdate(is_active=False)
+
+
+@pytest.mark.parametrize("lose_access", [removed_from_the_room, deactivated])
+async def test_member_who_lost_access_after_connecting_can_no_longer_post(
+    lose_access, lobby, users
+):
     carol = await open_socket(lobby, users["carol"])
-    await lobby.members.aremove(users["carol"])
+    await lose_access(lobby, users["carol"])
 
     await send_message(carol, "am I still here?")
 

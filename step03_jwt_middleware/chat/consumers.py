@@ -75,8 +75,8 @@ class AsyncBaseConsumer(AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
-            await self.send_error("The frame is not valid JSON.")
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
+            await self.send_error("The frame cannot be decoded as JSON.")
             return
         if not isinstance(content, dict):
             await self.send_error('A frame must be a JSON object, like {"type": "message"}.')

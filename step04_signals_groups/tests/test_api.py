@@ -1,7 +1,11 @@
 """The REST API (INTERFACES.md): who may read and write, what is refused, polling (step01)."""
 
+from datetime import timedelta
+
 import pytest
+from django.contrib.auth import get_user_model
 from rest_framework.test import APIClient
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from chat.models import MESSAGE_MAX_LENGTH, Message, Notification
 from chat.services import post_message
@@ -115,13 +119,24 @@ def test_body_that_is_not_an_object_is_refused(lobby, api_as):
     assert not Message.objects.exists()
 
 
-def test_body_that_is_not_json_is_refused(lobby, api_as):
-    response = api_as("alice").post(
-        messages_url(lobby), "{not json", content_type="application/json"
-    )
+# 100,000 levels of {"a": ...}: about 700 KB. Python's json module refuses it with a
+# RecursionError, where a malformed body raises ValueError.
+NESTED_TOO_DEEP = '{"a": ' * 100_000 + "1" + "}" * 100_000
+BODIES_THAT_ARE_NOT_JSON = {
+    "malformed": ("{not json", "JSON parse error - Expecting property name"),
+    "nested too deep": (NESTED_TOO_DEEP, "JSON parse error - nested too deeply"),
+}
+
+
+@pytest.mark.parametrize(
+    "body, detail", BODIES_THAT_ARE_NOT_JSON.values(), ids=BODIES_THAT_ARE_NOT_JSON.keys()
+)
+def test_body_that_is_not_json_is_refused(lobby, api_as, body, detail):
+    response = api_as("alice").post(messages_url(lobby), body, content_type="application/json")
 
     assert response.status_code == 400
-    assert "JSON parse error" in response.json()["detail"]
+    assert response.json()["detail"].startswith(detail)
+    assert not Message.objects.exists()
 
 
 def test_text_at_the_limit_is_accepted(lobby, api_as):
@@ -235,12 +250,48 @@ def test_refresh_gives_a_new_access_token_that_works(lobby):
     assert bearer_client(response.json()["access"]).get("/api/rooms/").status_code == 200
 
 
-def test_refresh_with_an_access_token_is_refused(lobby):
-    access = token_pair("bob").json()["access"]
+def expired_refresh_token(users):
+    token = RefreshToken.for_user(users["bob"])
+    token.set_exp(lifetime=timedelta(seconds=-60))
+    return str(token)
 
-    response = APIClient().post("/api/token/refresh/", {"refresh": access}, format="json")
+
+def inactive_users_refresh_token(users):
+    refresh = token_pair("carol").json()["refresh"]
+    users["carol"].is_active = False
+    users["carol"].save()
+    return refresh
+
+
+def deleted_users_refresh_token(users):
+    dave = get_user_model().objects.create_user("dave", password="workshop")
+    refresh = token_pair("dave").json()["refresh"]
+    dave.delete()
+    return refresh
+
+
+NO_ACTIVE_ACCOUNT = "No active account found for the given token."
+# What a script may send to /api/token/refresh/ that buys no access token: each case builds
+# its refresh token from the demo users, and names the `detail` of the 401.
+REFUSED_REFRESH_TOKENS = {
+    "an access token": (lambda users: token_pair("bob").json()["access"], "Token has wrong type"),
+    "garbage": (lambda users: "garbage", "Token is invalid"),
+    "expired": (expired_refresh_token, "Token is expired"),
+    "inactive user": (inactive_users_refresh_token, NO_ACTIVE_ACCOUNT),
+    # simplejwt's own serializer lets the user's DoesNotExist through: a 500 (see settings).
+    "deleted user": (deleted_users_refresh_token, NO_ACTIVE_ACCOUNT),
+}
+
+
+@pytest.mark.parametrize("case", REFUSED_REFRESH_TOKENS)
+def test_refresh_refuses_a_bad_refresh_token_with_401(users, case):
+    make_refresh_token, detail = REFUSED_REFRESH_TOKENS[case]
+    refresh = make_refresh_token(users)
+
+    response = APIClient().post("/api/token/refresh/", {"refresh": refresh}, format="json")
 
     assert response.status_code == 401
+    assert response.json()["detail"] == detail
 
 
 def session_client(username):
@@ -251,7 +302,7 @@ def session_client(username):
     return client
 
 
-def test_session_token_endpoint_gives_the_logged_in_page_a_pair(lobby):
+def test_session_token_endpoint_gives_the_logged_in_page_an_access_token_only(lobby):
     client = session_client("carol")
 
     response = client.post(
@@ -259,8 +310,75 @@ def test_session_token_endpoint_gives_the_logged_in_page_a_pair(lobby):
     )
 
     assert response.status_code == 200
+    # No refresh token: the page renews through this endpoint, with its session.
+    assert set(response.json()) == {"access"}
     access = response.json()["access"]
     assert bearer_client(access).get("/api/rooms/").json()[0]["name"] == "Lobby"
+
+
+def log_out(client, csrf_token, user):
+    # Django's LogoutView, as the page's "Log out" button posts to it (a form with its token).
+    assert client.post("/accounts/logout/", HTTP_X_CSRFTOKEN=csrf_token).status_code == 302
+
+
+def log_in_again(client, csrf_token, user):
+    # A login in another tab: Django gives the browser a new CSRF token (and session).
+    credentials = {"username": user.username, "password": "workshop"}
+    response = client.post("/accounts/login/", credentials, HTTP_X_CSRFTOKEN=csrf_token)
+    assert response.status_code == 302
+
+
+def deactivate(client, csrf_token, user):
+    user.is_active = False
+    user.save()
+
+
+def delete(client, csrf_token, user):
+    user.delete()
+
+
+def change_password(client, csrf_token, user):
+    # Elsewhere (the admin, another session): Django then ends every session of the user.
+    user.set_password("a new password")
+    user.save()
+
+
+NO_SESSION = "Authentication credentials were not provided."
+# What may happen once the page has its first token, that must end its renewals: each case
+# names the start of the `detail` of the 403.
+ENDED_LOGINS = {
+    "logged out": (log_out, NO_SESSION),
+    "the page's CSRF token is from before a new login": (log_in_again, "CSRF Failed"),
+    "user made inactive": (deactivate, NO_SESSION),
+    "user deleted": (delete, NO_SESSION),
+    "password changed": (change_password, NO_SESSION),
+}
+
+
+@pytest.mark.parametrize("case", ENDED_LOGINS)
+def test_session_token_endpoint_refuses_a_page_whose_login_has_ended(lobby, users, case):
+    client = session_client("carol")
+    csrf_token = client.cookies["csrftoken"].value  # what the page read from its form
+    assert client.post("/api/token/session/", HTTP_X_CSRFTOKEN=csrf_token).status_code == 200
+
+    end_the_login, detail = ENDED_LOGINS[case]
+    end_the_login(client, csrf_token, users["carol"])
+    response = client.post("/api/token/session/", HTTP_X_CSRFTOKEN=csrf_token)
+
+    # 403, which the page answers with "Log in again" (postJson in room.js).
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith(detail)
+
+
+def test_logout_leaves_a_scripts_refresh_token_working(lobby):
+    # Logging out ends the session: the pair a script got with the password is not tied to it.
+    refresh = token_pair("carol").json()["refresh"]
+    client = session_client("carol")
+    log_out(client, client.cookies["csrftoken"].value, None)
+
+    response = APIClient().post("/api/token/refresh/", {"refresh": refresh}, format="json")
+
+    assert response.status_code == 200
 
 
 def test_session_token_endpoint_demands_the_csrf_token(lobby):

@@ -2,11 +2,13 @@
 
 From step03 the page opens its two sockets (the room, the person's notifications) with a
 JWT, and renews it when the server closes a socket because the token expired. From step04
-two Daphne processes share their groups through Redis, and a Redis outage loses nothing.
+two Daphne processes share their groups through Redis, a Redis outage loses nothing, and a
+member removed from the room is told so.
 """
 
 import re
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -212,14 +214,21 @@ def test_page_survives_its_access_token_expiring(new_page, serve_with_token_life
     expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
 
 
-def test_page_asks_to_log_in_again_when_the_refresh_token_expires(
+def test_page_asks_to_log_in_again_once_logged_out_in_another_tab(
     new_page, page_problems, serve_with_token_lifetimes
 ):
-    server_url = serve_with_token_lifetimes(timedelta(seconds=2), timedelta(seconds=4))
+    server_url = serve_with_token_lifetimes(timedelta(seconds=5), timedelta(hours=1))
     alice = open_room_as(new_page, server_url, "alice")
-    # The refresh endpoint's 401 is the answer under test; Chromium logs it as an error.
-    page_problems.allow(r"\b401\b")
+    # Another tab of the same browser (the same session cookie): alice logs out there.
+    other_tab = alice.context.new_page()
+    page_problems.watch(other_tab)
+    other_tab.goto(f"{server_url}/accounts/login/")
+    other_tab.click("form.logout button")
+    expect(other_tab.locator("form.logout")).to_have_count(0)
+    # The token endpoint's 403 is the answer under test; Chromium logs it as an error.
+    page_problems.allow(r"\b403\b")
 
+    # When its access token expires (5 s here), the page asks its session for a new one.
     expect(alice.locator("#error")).to_contain_text(
         "your login has expired", timeout=ARRIVAL_TIMEOUT_MS
     )
@@ -271,3 +280,53 @@ def test_after_a_redis_restart_bobs_page_shows_every_message_stored_meanwhile(
     expect(bob.locator("#messages")).to_contain_text("while away 1")
     expect(bob.locator("#messages")).to_contain_text("while away 2")
     expect(bob.locator("#notification-count")).to_have_text("2", timeout=ARRIVAL_TIMEOUT_MS)
+
+
+def test_bobs_page_says_he_is_no_longer_a_member_and_stops_reconnecting(
+    new_page, use_redis, start_daphne, lobby, alice_and_bob, users
+):
+    # The removal is made here, in another process than the server's: Redis carries it.
+    use_redis()
+    server = start_daphne()
+    bob = new_page()
+    bob.clock.install()  # the page's timers, to jump past every reconnect delay below
+    log_in(bob, server.url, "bob")
+    new_sockets = []
+    bob.on("websocket", lambda socket: new_sockets.append(socket.url))
+
+    # In a thread of its own: the signal's async_to_sync refuses the thread of Playwright's loop.
+    with ThreadPoolExecutor(1) as thread:
+        thread.submit(lobby.members.remove, users["bob"]).result()
+
+    expect(bob.locator("#status")).to_have_text(
+        "You are no longer a member of this room.", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob.locator("#message-text")).to_be_disabled()
+    bob.clock.fast_forward("01:00")  # longer than the longest reconnect delay, 30 s
+    # His notifications stay live: by the time this one shows, a reconnect would have begun.
+    assert post_through(server.url, alice_and_bob, "alice", "Still there, Bob?") == 201
+    expect(bob.locator("#notification-count")).to_have_text("1", timeout=ARRIVAL_TIMEOUT_MS)
+    assert new_sockets == []
+    expect(bob.locator("#status")).to_have_text("You are no longer a member of this room.")
+
+
+def test_logging_out_ends_that_browsers_pages_at_once_and_no_other_browsers(
+    new_page, page_problems, server_url
+):
+    # Access tokens live 5 minutes here: what happens within seconds is the logout's doing.
+    bob = open_room_as(new_page, server_url, "bob")
+    bob_elsewhere = open_room_as(new_page, server_url, "bob")  # another browser, its own session
+    other_tab = bob.context.new_page()  # the same browser: bob's session cookie
+    page_problems.watch(other_tab)
+    other_tab.goto(f"{server_url}/accounts/login/")
+    # The token endpoint's 403 (no session any more) is the answer under test.
+    page_problems.allow(r"\b403\b")
+
+    other_tab.click("form.logout button")
+
+    expect(bob.locator("#error")).to_contain_text(
+        "your login has expired", timeout=ARRIVAL_TIMEOUT_MS
+    )
+    expect(bob_elsewhere.locator("#status")).to_have_text(
+        f"{READY_STATUS} Access token renewed 1×.", timeout=ARRIVAL_TIMEOUT_MS
+    )

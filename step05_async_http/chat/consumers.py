@@ -2,7 +2,8 @@
 
 A consumer is an ASGI application for one connection. Its handlers answer events: the
 connection's own (connect, receive, disconnect) and those its groups send it. From step04
-the consumers only save; signals broadcast (`chat/signal_handlers.py`).
+the consumers only save; signals broadcast, and close the sockets of someone whose access
+ended (`chat/signal_handlers.py`).
 """
 
 import asyncio
@@ -21,6 +22,9 @@ from .services import post_message
 # The close code for "your access token has expired": 4000-4999 are free for applications
 # (RFC 6455, 7.4.2), and 4401 reads as HTTP's 401. The page renews its token and reconnects.
 TOKEN_EXPIRED = 4401
+# From step04, "you may no longer be here" (removed from the room, or deactivated): 4403
+# reads as HTTP's 403. The page says so and does not reconnect.
+ACCESS_REVOKED = 4403
 
 
 class AsyncBaseConsumer(ClosesOnLayerOutage, AsyncJsonWebsocketConsumer):
@@ -70,6 +74,11 @@ class AsyncBaseConsumer(ClosesOnLayerOutage, AsyncJsonWebsocketConsumer):
         """Group event `channel_message` (chat/helpers.py): forward its message to the client."""
         await self.send_json(event["message"])
 
+    async def access_revoked(self, event):
+        """Group event `access_revoked` (chat/helpers.py): close, if it names this socket's user."""
+        if event["user_id"] == self.scope["user"].pk:
+            await self.close(code=event["code"])
+
     async def receive(self, text_data=None, bytes_data=None, **kwargs):
         """A frame from the client: JSON text holding an object, or an error frame back."""
         if text_data is None:
@@ -77,8 +86,8 @@ class AsyncBaseConsumer(ClosesOnLayerOutage, AsyncJsonWebsocketConsumer):
             return
         try:
             content = await self.decode_json(text_data)
-        except ValueError:
-            await self.send_error("The frame is not valid JSON.")
+        except (ValueError, RecursionError):  # RecursionError: JSON nested too deeply
+            await self.send_error("The frame cannot be decoded as JSON.")
             return
         if not isinstance(content, dict):
             await self.send_error('A frame must be a JSON object, like {"type": "message"}.')

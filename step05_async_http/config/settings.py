@@ -25,11 +25,20 @@ def env_bool(name, default):
 
 # --- Core -------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/ref/settings/#core-settings
-# The defaults serve a local demo only: set DJANGO_SECRET_KEY and DJANGO_DEBUG=false elsewhere.
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "insecure-workshop-key-change-me-before-deploying-anything"
-)
+# The defaults serve a local demo only; a deployment sets DJANGO_DEBUG=false and a
+# DJANGO_SECRET_KEY of its own (the repository's README, "Deploying this"). The demo key is
+# public, and the key signs what the server later trusts: password-reset links, signed
+# cookies and, from step03, the JWTs (whoever has it can mint a token for any user). So with
+# DEBUG off, a missing key or the demo key stops start-up.
 DEBUG = env_bool("DJANGO_DEBUG", True)
+DEMO_SECRET_KEY = "insecure-workshop-key-change-me-before-deploying-anything"
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY") or DEMO_SECRET_KEY
+if not DEBUG and SECRET_KEY == DEMO_SECRET_KEY:
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off, to a key of your own (the"
+        " demo key is public: anyone could sign what this server trusts). Make one with:"
+        ' python -c "import secrets; print(secrets.token_urlsafe(50))"'
+    )
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]").split(",")
 
 INSTALLED_APPS = [
@@ -94,6 +103,22 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Deployment -------------------------------------------------------------------------
+# https://docs.djangoproject.com/en/5.2/howto/deployment/checklist/
+# What the repository's README ("Deploying this") relies on. With DEBUG off, Django serves no
+# static files: `python manage.py collectstatic` copies them here, for the proxy to serve.
+STATIC_ROOT = BASE_DIR / "staticfiles"
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+# DJANGO_BEHIND_HTTPS_PROXY=true where a proxy in front (nginx, Caddy, a load balancer)
+# terminates TLS: Django then takes a request whose X-Forwarded-Proto header says "https"
+# for an HTTPS request (the CSRF check of a form posted over HTTPS needs that), and sends
+# the session and CSRF cookies over HTTPS only. Only behind a proxy that sets that header
+# itself, replacing any a client sent: otherwise every client could claim HTTPS.
+if env_bool("DJANGO_BEHIND_HTTPS_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+
 # --- Internationalization and static files ----------------------------------------------
 # https://docs.djangoproject.com/en/5.2/howto/static-files/
 LANGUAGE_CODE = "en-us"
@@ -105,8 +130,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Logging ------------------------------------------------------------------------------
 # https://docs.djangoproject.com/en/5.2/topics/logging/
-# The chat app's own lines in the server's output: a broadcast that failed (Redis down), a
-# socket closed because its channel layer failed. One line each, no traceback.
+# The chat app's own lines in the server's output: a broadcast that failed (Redis down, or
+# not answering), a socket closed because its channel layer failed (with, when Redis hangs,
+# the count of the other sockets closed with it). One line each, no traceback.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -131,10 +157,15 @@ def channel_layers_from_env(environ=os.environ):
     if not redis_url:
         return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     # redis-py 8 gives every connection a 5 s socket timeout, while channels-redis waits on
-    # Redis for 5 s when idle: an idle consumer would die with TimeoutError. No timeout here
-    # (and requirements.txt stays on redis-py 7).
-    host = {"address": redis_url, "socket_timeout": None}
-    backend = "channels_redis.core.RedisChannelLayer"
+    # Redis for 5 s when idle: an idle consumer would die with TimeoutError. No socket
+    # timeout here (and requirements.txt stays on redis-py 7). Nor a longer one: with any
+    # socket timeout, redis-py sends through asyncio.wait_for, which on Python 3.11 can lose
+    # a task's cancellation (a consumer that never ends). Connecting, though, gives up after
+    # 3 s: it takes milliseconds, and 3 s leaves room for a lost packet sent again after 1 s.
+    host = {"address": redis_url, "socket_connect_timeout": 3, "socket_timeout": None}
+    # From step04, a Redis that accepts connections and never answers (hung) fails like one
+    # that is down: chat/layer_outage.py (optional reading) bounds every wait on it.
+    backend = "chat.layer_outage.BoundedRedisChannelLayer"
     return {"default": {"BACKEND": backend, "CONFIG": {"hosts": [host]}}}
 
 
@@ -150,19 +181,29 @@ REST_FRAMEWORK = {
         "rest_framework_simplejwt.authentication.JWTAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # DRF's three parsers, the JSON one with a depth limit (chat/parsers.py): a body nested
+    # too deeply is a 400, not a 500. https://www.django-rest-framework.org/api-guide/parsers/
+    "DEFAULT_PARSER_CLASSES": [
+        "chat.parsers.JSONParserWithDepthLimit",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 
 # --- JSON Web Tokens (djangorestframework-simplejwt) --------------------------------------
 # https://django-rest-framework-simplejwt.readthedocs.io/en/latest/settings.html
 # simplejwt's defaults otherwise: HS256 signed with SECRET_KEY; claims token_type, exp, iat,
-# jti and user_id. An access token lives minutes (a stolen one is soon useless) and the page
-# renews it with the refresh token; JWT_ACCESS_SECONDS shortens it to watch that happen.
+# jti and user_id. An access token lives minutes (a stolen one is soon useless): the page
+# renews it through its session (POST /api/token/session/), so logging out ends its renewals;
+# a script renews with its refresh token. JWT_ACCESS_SECONDS shortens it to watch that happen.
 ACCESS_TOKEN_SECONDS = os.environ.get("JWT_ACCESS_SECONDS", "300")
 if not (ACCESS_TOKEN_SECONDS.isascii() and ACCESS_TOKEN_SECONDS.isdigit()):
     raise ImproperlyConfigured("JWT_ACCESS_SECONDS must be a whole number of seconds")
 SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(seconds=int(ACCESS_TOKEN_SECONDS)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=1),
+    # simplejwt's refresh answers 500 for a token whose user was deleted; this one, 401.
+    "TOKEN_REFRESH_SERIALIZER": "chat.serializers.ExistingUserTokenRefreshSerializer",
 }
 
 # --- The news collector -----------------------------------------------------------------
@@ -188,14 +229,25 @@ def news_sources_from_env():
     return sources
 
 
+def whole_number_from_env(name, default):
+    """A whole number above 0 from the environment, failing at start-up with a clear message."""
+    value = os.environ.get(name, default)
+    if not (value.isascii() and value.isdigit() and int(value) > 0):
+        raise ImproperlyConfigured(f"{name} must be a whole number above 0")
+    return int(value)
+
+
 NEWS_SOURCES = news_sources_from_env()
 try:
     NEWS_TIMEOUT = float(os.environ.get("NEWS_TIMEOUT", "5"))
 except ValueError as exc:
     raise ImproperlyConfigured("NEWS_TIMEOUT must be a number of seconds") from exc
+if not 0 < NEWS_TIMEOUT < float("inf"):  # NaN too fails this
+    raise ImproperlyConfigured("NEWS_TIMEOUT must be a number of seconds above 0")
+# How many collections may run at once in one process, every collector counted: a collection
+# needs no login and asks every source, so callers may not multiply the requests it sends
+# without bound. A call past the cap gets a 503 with Retry-After (collector/guards.py).
+NEWS_MAX_COLLECTIONS = whole_number_from_env("NEWS_MAX_COLLECTIONS", "10")
 # The async collectors' cap on simultaneous connections, so that a long list of sources cannot
 # open hundreds of sockets at once. 100 is aiohttp's own default for a connector.
-NEWS_CONCURRENCY = os.environ.get("NEWS_CONCURRENCY", "100")
-if not (NEWS_CONCURRENCY.isascii() and NEWS_CONCURRENCY.isdigit() and int(NEWS_CONCURRENCY) > 0):
-    raise ImproperlyConfigured("NEWS_CONCURRENCY must be a whole number above 0")
-NEWS_CONCURRENCY = int(NEWS_CONCURRENCY)
+NEWS_CONCURRENCY = whole_number_from_env("NEWS_CONCURRENCY", "100")

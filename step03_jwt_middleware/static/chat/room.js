@@ -1,9 +1,10 @@
 // The room page of step03: two WebSockets, the room's messages and the person's own
 // notifications, both opened with a JWT access token instead of the session cookie.
-// The page asks for a token pair once (POST /api/token/session/, with its session and CSRF
-// token) and keeps it in this tab's memory only. When the server closes a socket with 4401
-// (the access token expired), the page renews the access token with the refresh token and
-// reconnects at once; if the refresh token has expired too, it asks the person to log in.
+// The page asks for an access token with its session and CSRF token (POST
+// /api/token/session/) and keeps it in this tab's memory only. When the server closes a
+// socket with 4401 (the access token expired), the page asks for a new one the same way and
+// reconnects at once; once the session has ended (logged out, in this tab or another), it
+// asks the person to log in again. It holds no refresh token: logging out ends its renewals.
 "use strict";
 
 const chat = document.getElementById("chat");
@@ -21,8 +22,8 @@ const STABLE_MS = 5000; // a socket open this long was live: the next drop start
 const MAX_RETRY_SECONDS = 30;
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
-let tokens = null; // {access, refresh}: in memory, gone with the tab (never localStorage)
-let renewing = null; // the refresh under way, shared by both sockets
+let accessToken = null; // in memory, gone with the tab (never localStorage)
+let renewing = null; // the request for a new token under way, shared by both sockets
 let renewals = 0;
 let loginExpired = false;
 let lastMessageId = null;
@@ -71,7 +72,9 @@ async function postJson(url, body, headers = {}) {
     headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
     body: JSON.stringify(body),
   });
-  // 401: the refresh token has expired; 403: the session has (the token endpoint's answer).
+  // 401 or 403: the server no longer knows who this page is. The token endpoint answers 403
+  // once the session has ended (logged out, or expired) or the page's CSRF token is from an
+  // earlier login (a login in another tab gives the browser a new one).
   if (response.status === 401 || response.status === 403) throw new LoginExpired();
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return response.json();
@@ -85,11 +88,17 @@ function expiresSoon(token) {
   return claims.exp * 1000 - Date.now() < RENEW_MARGIN_MS;
 }
 
+function askForAccess() {
+  // The session proves who the page is, at every renewal: a page logged out gets no token.
+  return postJson("/api/token/session/", {}, { "X-CSRFToken": csrfToken }).then((answer) => {
+    accessToken = answer.access;
+  });
+}
+
 function renewAccess() {
-  // Both sockets may close with 4401 at once: one refresh serves both.
-  renewing ??= postJson("/api/token/refresh/", { refresh: tokens.refresh })
-    .then((answer) => {
-      tokens.access = answer.access;
+  // Both sockets may close with 4401 at once: one request serves both.
+  renewing ??= askForAccess()
+    .then(() => {
       renewals += 1;
     })
     .finally(() => {
@@ -120,14 +129,14 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
   async function connect(renew) {
     if (loginExpired) return;
     try {
-      if (renew || expiresSoon(tokens.access)) await renewAccess();
+      if (renew || expiresSoon(accessToken)) await renewAccess();
     } catch (error) {
       if (error instanceof LoginExpired) askToLogInAgain();
       else retryLater("Disconnected"); // the server is away: try again later
       return;
     }
     // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
-    const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(tokens.access)}`);
+    const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(accessToken)}`);
     live.socket = socket;
     let openedAt = null;
     socket.addEventListener("open", () => {
@@ -201,7 +210,7 @@ function liveText() {
 
 async function start() {
   try {
-    tokens = await postJson("/api/token/session/", {}, { "X-CSRFToken": csrfToken });
+    await askForAccess();
   } catch (error) {
     if (error instanceof LoginExpired) askToLogInAgain();
     else showError(`No token for the sockets: ${error.message}`);

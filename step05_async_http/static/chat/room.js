@@ -1,9 +1,10 @@
 // The room page of step03: two WebSockets, the room's messages and the person's own
 // notifications, both opened with a JWT access token instead of the session cookie.
-// The page asks for a token pair once (POST /api/token/session/, with its session and CSRF
-// token) and keeps it in this tab's memory only. When the server closes a socket with 4401
-// (the access token expired), the page renews the access token with the refresh token and
-// reconnects at once; if the refresh token has expired too, it asks the person to log in.
+// The page asks for an access token with its session and CSRF token (POST
+// /api/token/session/) and keeps it in this tab's memory only. When the server closes a
+// socket with 4401 (the access token expired), the page asks for a new one the same way and
+// reconnects at once; once the session has ended (logged out, in this tab or another), it
+// asks the person to log in again. It holds no refresh token: logging out ends its renewals.
 "use strict";
 
 const chat = document.getElementById("chat");
@@ -18,12 +19,13 @@ const notificationStatus = document.getElementById("notifications-status");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const TOKEN_EXPIRED = 4401; // the server's close code: "your access token has expired"
 const LAYER_FAILED = 4503; // and "I cannot reach my channel layer (Redis): come back later"
+const ACCESS_REVOKED = 4403; // and "you may no longer be here": removed, or deactivated
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
-let tokens = null; // {access, refresh}: in memory, gone with the tab (never localStorage)
-let renewing = null; // the refresh under way, shared by both sockets
+let accessToken = null; // in memory, gone with the tab (never localStorage)
+let renewing = null; // the request for a new token under way, shared by both sockets
 let renewals = 0;
 let loginExpired = false;
 let lastMessageId = null;
@@ -72,7 +74,9 @@ async function postJson(url, body, headers = {}) {
     headers: { "Content-Type": "application/json", Accept: "application/json", ...headers },
     body: JSON.stringify(body),
   });
-  // 401: the refresh token has expired; 403: the session has (the token endpoint's answer).
+  // 401 or 403: the server no longer knows who this page is. The token endpoint answers 403
+  // once the session has ended (logged out, or expired) or the page's CSRF token is from an
+  // earlier login (a login in another tab gives the browser a new one).
   if (response.status === 401 || response.status === 403) throw new LoginExpired();
   if (!response.ok) throw new Error(`${url} answered ${response.status}`);
   return response.json();
@@ -86,11 +90,17 @@ function expiresSoon(token) {
   return claims.exp * 1000 - Date.now() < RENEW_MARGIN_MS;
 }
 
+function askForAccess() {
+  // The session proves who the page is, at every renewal: a page logged out gets no token.
+  return postJson("/api/token/session/", {}, { "X-CSRFToken": csrfToken }).then((answer) => {
+    accessToken = answer.access;
+  });
+}
+
 function renewAccess() {
-  // Both sockets may close with 4401 at once: one refresh serves both.
-  renewing ??= postJson("/api/token/refresh/", { refresh: tokens.refresh })
-    .then((answer) => {
-      tokens.access = answer.access;
+  // Both sockets may close with 4401 at once: one request serves both.
+  renewing ??= askForAccess()
+    .then(() => {
       renewals += 1;
     })
     .finally(() => {
@@ -112,23 +122,24 @@ function askToLogInAgain() {
   errorLine.hidden = false;
 }
 
-function openLive(path, { onOpen, onFrame, onStatus }) {
+function openLive(path, { onOpen, onFrame, onStatus, onRevoked }) {
   // One socket that stays live: it reconnects with backoff after a drop, renews its access
-  // token after a 4401, and gives up only when the person has to log in again.
+  // token after a 4401, and gives up only when the person has to log in again or may no
+  // longer use it (4403).
   const live = { socket: null }; // live.socket: the socket of the moment, new at each reconnect
   let retrySeconds = 1;
 
   async function connect(renew) {
     if (loginExpired) return;
     try {
-      if (renew || expiresSoon(tokens.access)) await renewAccess();
+      if (renew || expiresSoon(accessToken)) await renewAccess();
     } catch (error) {
       if (error instanceof LoginExpired) askToLogInAgain();
       else retryLater("Disconnected"); // the server is away: try again later
       return;
     }
     // A browser's WebSocket cannot send an Authorization header: the token goes in the URL.
-    const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(tokens.access)}`);
+    const socket = new WebSocket(`${socketBase}${path}?token=${encodeURIComponent(accessToken)}`);
     live.socket = socket;
     let openedAt = null;
     socket.addEventListener("open", () => {
@@ -142,6 +153,10 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
       if (event.code === TOKEN_EXPIRED) {
         onStatus("Access token expired: renewing it…");
         connect(true);
+        return;
+      }
+      if (event.code === ACCESS_REVOKED) {
+        onRevoked(); // and no reconnect: the server would refuse the handshake
         return;
       }
       // Closed right after opening (the server accepts, then fails at once, as step04's
@@ -203,7 +218,7 @@ function liveText() {
 
 async function start() {
   try {
-    tokens = await postJson("/api/token/session/", {}, { "X-CSRFToken": csrfToken });
+    await askForAccess();
   } catch (error) {
     if (error instanceof LoginExpired) askToLogInAgain();
     else showError(`No token for the sockets: ${error.message}`);
@@ -221,6 +236,11 @@ async function start() {
     onStatus: (text) => {
       statusLine.textContent = text ?? liveText();
     },
+    onRevoked: () => {
+      // Said where the socket's state always shows; nothing typed now could ever be sent.
+      statusLine.textContent = "You are no longer a member of this room.";
+      for (const field of document.getElementById("message-form").elements) field.disabled = true;
+    },
   });
   notificationLive = openLive("/ws/notifications/", {
     onOpen: () => loadNotifications().catch((error) => showError(error.message)),
@@ -229,6 +249,9 @@ async function start() {
     },
     onStatus: (text) => {
       notificationStatus.textContent = text ?? "Live.";
+    },
+    onRevoked: () => {
+      notificationStatus.textContent = "Offline: your account is no longer active.";
     },
   });
 }
