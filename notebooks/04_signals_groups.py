@@ -218,7 +218,9 @@ await layer.group_discard("demo", first)
 # created it. It has the whole API, groups included, but nothing outside this process can
 # reach it: not a second Daphne, not a management command. With `REDIS_URL` set, the
 # step's settings choose channels-redis' `RedisChannelLayer` instead, which every process
-# reaches through Redis. This function of `config/settings.py` makes the setting:
+# reaches through Redis (from this step, a subclass of it that gives up on a Redis that does
+# not answer: `chat/layer_outage.py`, optional reading). This function of
+# `config/settings.py` makes the setting:
 
 # %%
 from config.settings import channel_layers_from_env
