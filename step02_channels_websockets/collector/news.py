@@ -10,10 +10,12 @@ import time
 from .source_urls import public_url, redirect_target, without_url_secrets
 
 
-def source_report(url, started, *, status=None, body=b"", error=None, location=None):
+def source_report(url, t0, started, *, status=None, body=b"", error=None, location=None):
     """The entry of one source: ok only for a 200 that arrived in time.
 
-    A redirect (its `location`) is reported, not followed: a source could send the collector
+    `t0` is when the collection began, `started` when this source was asked (`perf_counter()`
+    readings): the entry says when the source started, after t0, and how long it took. A
+    redirect (its `location`) is reported, not followed: a source could send the collector
     anywhere. The URL is shown without its user, password and query string (source_urls.py).
     """
     if error is None and status != 200:
@@ -23,6 +25,7 @@ def source_report(url, started, *, status=None, body=b"", error=None, location=N
     return {
         "ok": error is None,
         "status": status,
+        "started_ms": elapsed_ms(t0, until=started),
         "elapsed_ms": elapsed_ms(started),
         "size": len(body),
         "error": without_url_secrets(error, url),
@@ -48,6 +51,9 @@ def headlines(body):
         return []
 
 
-def elapsed_ms(started):
-    """Milliseconds since `started` (a `time.perf_counter()` reading), rounded for reading."""
-    return round((time.perf_counter() - started) * 1000, 1)
+def elapsed_ms(started, until=None):
+    """Milliseconds from `started` to `until`, or to now (`time.perf_counter()` readings),
+    rounded for reading."""
+    if until is None:
+        until = time.perf_counter()
+    return round((until - started) * 1000, 1)

@@ -6,6 +6,7 @@ import json
 import socket
 import threading
 from contextlib import contextmanager
+from itertools import pairwise
 from wsgiref.util import setup_testing_defaults
 
 import pytest
@@ -52,6 +53,17 @@ def test_sources_are_fetched_one_after_the_other(settings, fake_news):
     # Each blog waits 0.1 s: one after the other, the call takes at least the sum.
     assert report["elapsed_ms"] >= 300
     assert report["elapsed_ms"] >= sum(s["elapsed_ms"] for s in report["sources"].values())
+
+
+def test_each_source_starts_once_the_previous_one_has_answered(settings, fake_news):
+    report = collect(settings, fake_news.sources())
+
+    sources = list(report["sources"].values())
+    assert sources[0]["started_ms"] >= 0
+    for previous, source in pairwise(sources):
+        previous_end = previous["started_ms"] + previous["elapsed_ms"]
+        # Each figure is rounded to 0.1 ms: the sum of two may pass the next one by 0.15.
+        assert source["started_ms"] >= previous_end - 0.2
 
 
 def test_failing_source_is_reported_and_the_others_still_arrive(settings, fake_news):

@@ -25,22 +25,23 @@ async def collect_news_async(sources, seconds, concurrency):
     async with aiohttp.ClientSession(connector=connector, timeout=client_timeout) as session:
         names = list(sources)
         reports = await asyncio.gather(
-            *(fetch_source(session, sources[name], seconds) for name in names)
+            *(fetch_source(session, sources[name], seconds, started) for name in names)
         )
     return collection_report(dict(zip(names, reports, strict=True)), started)
 
 
-async def fetch_source(session, url, seconds):
+async def fetch_source(session, url, seconds, t0):
     """One source's report; a failure is reported in it, never raised (the answer is a 200)."""
+    # After t0 (the collection's start), at once for all: gather() runs each up to its first wait.
     started = time.perf_counter()
     try:
         # A redirect is reported, not followed (aiohttp would follow 10): it could lead anywhere.
         async with session.get(url, allow_redirects=False) as response:
             body = await response.read()
     except TimeoutError:  # the ClientTimeout: connecting, waiting, or reading took too long
-        return source_report(url, started, error=f"timed out after {seconds:g} s")
+        return source_report(url, t0, started, error=f"timed out after {seconds:g} s")
     except aiohttp.ClientError as exc:  # refused, reset, not a URL, undecodable body, ...
         message = " ".join(str(exc).split())  # some of aiohttp's messages span lines
-        return source_report(url, started, error=f"{type(exc).__name__}: {message}")
+        return source_report(url, t0, started, error=f"{type(exc).__name__}: {message}")
     location = response.headers.get("Location")
-    return source_report(url, started, status=response.status, body=body, location=location)
+    return source_report(url, t0, started, status=response.status, body=body, location=location)

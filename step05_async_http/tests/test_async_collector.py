@@ -85,7 +85,8 @@ async def test_every_collector_answers_the_same_json(settings, fake_news, path):
 
     assert set(report) == {"sources", "elapsed_ms"}
     blog = report["sources"]["blog-2"]
-    assert set(blog) == {"ok", "status", "elapsed_ms", "size", "error", "url", "headlines"}
+    fields = {"ok", "status", "started_ms", "elapsed_ms", "size", "error", "url", "headlines"}
+    assert set(blog) == fields
     assert (blog["ok"], blog["status"], blog["error"]) == (True, 200, None)
     assert blog["headlines"] == ["Blog 2, story 1", "Blog 2, story 2", "Blog 2, story 3"]
 
@@ -101,6 +102,18 @@ async def test_async_collectors_fetch_the_sources_at_once(settings, path):
 
     assert all(source["ok"] for source in report["sources"].values())
     assert server.peak_in_flight == 10  # every source waited on at the same time
+
+
+@async_collectors
+async def test_async_collectors_ask_every_source_before_the_first_answers(
+    settings, fake_news, path
+):
+    # /fail/ answers at once: even so, every source was asked before it answered.
+    report = await collect(settings, path, fake_news.sources("fail"))
+
+    sources = report["sources"].values()
+    first_answer = min(source["started_ms"] + source["elapsed_ms"] for source in sources)
+    assert max(source["started_ms"] for source in sources) < first_answer
 
 
 async def test_sync_collector_fetches_one_source_after_the_other(settings):
