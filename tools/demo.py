@@ -1,4 +1,5 @@
-"""`make demo`: migrate, seed and serve one step with its fake news server (root tooling).
+"""`make demo`: migrate, seed and serve one step with its fake news server (root tooling);
+`make reset`: a new database for a step, with the demo data.
 
 `make demo SERVERS=2` serves the step twice, on :8000 and :8002, sharing Redis: a message
 written on one server reaches the pages of the other (step02 and later).
@@ -12,6 +13,7 @@ import os
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,6 +23,9 @@ from workshop import port_is_free, relative, who_listens_hint
 APP_PORT, NEWS_PORT, SECOND_APP_PORT = 8000, 8001, 8002
 STARTUP_SECONDS = 60
 STOP_SECONDS = 5
+DATABASE = "db.sqlite3"  # each step's own, in its folder (config/settings.py)
+# The demo's data: the schema, then the people and rooms (`make demo` and `make reset`).
+DATABASE_COMMANDS = (["migrate", "--noinput"], ["seed_demo"])
 
 
 def main(python: Path, step: Path, servers: int = 1) -> int:
@@ -47,11 +52,61 @@ def main(python: Path, step: Path, servers: int = 1) -> int:
         print(f"demo: {ports} already in use on 127.0.0.1; nothing started.")
         print(f"demo: stop what listens there ({who_listens_hint(busy[0])}; an earlier demo?)")
         return 1
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
-        if manage(python, step, command).wait() != 0:
-            print(f"demo: `manage.py {' '.join(command)}` failed in {relative(step)}")
-            return 1
+    if not prepare_database(python, step):
+        return 1
     return serve(python, step, app_ports, extra_env)
+
+
+def prepare_database(python: Path, step: Path, extra_env=None, quiet=False) -> bool:
+    """Migrate and seed the step's database (`extra_env` may name another settings module)."""
+    for command in DATABASE_COMMANDS:
+        arguments = [*command, *(["--verbosity", "0"] if quiet and command[0] == "migrate" else [])]
+        if manage(python, step, arguments, extra_env=extra_env).wait() != 0:
+            print(f"demo: `manage.py {' '.join(command)}` failed in {relative(step)}")
+            return False
+    return True
+
+
+def reset(python: Path, step: Path) -> int:
+    """`make reset`: a new database for the step with the demo data, in a few seconds.
+
+    The new database is built beside the old one, then moved over it in one step: a running
+    server never finds a half-built or missing file, and from its next request it reads the
+    new one (Django opens the file for each request). If a command fails, the old one stays.
+    """
+    database = step / DATABASE
+    fresh = database.with_name(DATABASE + ".new")  # same folder: the move is one rename
+    fresh.unlink(missing_ok=True)  # left by a reset that was stopped
+    with tempfile.TemporaryDirectory() as folder:
+        # The step's settings, with the database's name changed to the new file.
+        settings = Path(folder) / "reset_settings.py"
+        settings.write_text(
+            "from config.settings import *  # noqa: F403\n"
+            f'DATABASES["default"]["NAME"] = {str(fresh)!r}  # noqa: F405\n',
+            encoding="utf-8",
+        )
+        paths = [folder, *filter(None, [os.environ.get("PYTHONPATH")])]
+        extra_env = {
+            "DJANGO_SETTINGS_MODULE": "reset_settings",
+            "PYTHONPATH": os.pathsep.join(paths),
+        }
+        if not prepare_database(python, step, extra_env, quiet=True):
+            fresh.unlink(missing_ok=True)
+            print(f"reset: {relative(database)} is unchanged")
+            return 1
+    # What SQLite leaves beside a database (a transaction's journal) belongs to the old one.
+    for suffix in ("-journal", "-wal", "-shm"):
+        database.with_name(DATABASE + suffix).unlink(missing_ok=True)
+    try:
+        os.replace(fresh, database)
+    except PermissionError:  # Windows: a server holds the old file open
+        fresh.unlink(missing_ok=True)
+        print(f"reset: {relative(database)} is in use; stop the server, then reset again")
+        return 1
+    print(f"reset: {relative(database)} is new, with the demo data above. A running server")
+    print("reset: reads it from its next request; pages opened before the reset must log in")
+    print("reset: again at their next reload (their sessions were in the old database).")
+    return 0
 
 
 def manage(

@@ -6,8 +6,12 @@
   with the file and region it names (tests compare the two). A missing file, object or
   marker, or an `:emphasize-text:` line that begins no line, is a warning, which `-W` turns
   into a failed build.
-- `.. notes::` holds a slide's speaker notes as reST (paragraphs, lists, inline code): reveal.js
-  shows them in its speaker view (press S). Every slide must have exactly one.
+- `.. notes::` holds a slide's speaker notes as reST paragraphs, each starting with its marker
+  (**Say:**, **Show:**, **Live:**, **Later:**, **Before the talk:**, **Time:**): reveal.js
+  shows them in its speaker view (press S). Every slide must have exactly one, with one
+  `**Time:** N min` line; the build checks that each slide's minutes cover what its notes ask
+  for, that the deck fits the talk's 40 minutes, and the live actions' limits (see
+  slides/README.md, "Timing and live actions").
 - `.. bench-result:: benchmarks/collector.json` puts the headline figures of the committed
   benchmark run (`make bench-collector`) on a slide, read from its JSON when the deck is built,
   with the machine it ran on: a fresh run replaces the numbers as it replaces the PNG.
@@ -19,7 +23,9 @@ from __future__ import annotations
 
 import html
 import json
+import math
 import os
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -36,6 +42,20 @@ ROOT = Path(__file__).resolve().parents[2]  # slides/_ext/ -> the repository roo
 
 # The options of a step-code block that name its region; written into the HTML as data-*.
 REGION_OPTIONS = ("pyobject", "start-at", "start-after", "end-at", "end-before")
+
+# The talk's limits, and what a slide costs (slides/README.md, "Timing and live actions").
+TALK_MINUTES = 40
+LIVE_ACTIONS = 6
+LIVE_SECONDS = 20
+SPOKEN_WORDS_PER_MINUTE = 130  # what **Say:** asks for, said aloud
+READ_WORDS_PER_MINUTE = 200  # the slide's own text (bullets, tables), read by the audience
+SECONDS_PER_CODE_LINE = 2
+SECONDS_PER_DIAGRAM = 15
+SECONDS_PER_SHOW = 30  # to another window and back: a file, a notebook, the docs
+# The markers a paragraph of notes starts with; only the first three take the talk's time.
+MARKERS = ("Say", "Show", "Live", "Later", "Before the talk", "Time")
+TIME_TEXT = re.compile(r"(\d+(?:\.5)?) min")  # "**Time:** 1.5 min": half-minutes
+LIVE_TEXT = re.compile(r"(\d+) s\b")  # "**Live:** 15 s, ..."
 
 
 def text_lines(argument):
@@ -197,13 +217,14 @@ class speaker_notes(nodes.General, nodes.Element):
 
 
 class Notes(SphinxDirective):
-    """`.. notes::` followed by reST: what to say, what to show, what to run."""
+    """`.. notes::` followed by reST: what to say, show and do live, what to try later, and
+    the slide's minutes."""
 
     has_content = True
 
     def run(self):
         if not self.content:
-            raise self.error("notes: write what to say, show and run on this slide")
+            raise self.error("notes: write what to say on this slide, and its minutes")
         node = speaker_notes()
         self.set_source_info(node)
         self.state.nested_parse(self.content, self.content_offset, node)
@@ -255,13 +276,15 @@ class DeckTranslator(RevealjsSlideTranslator):
 
 
 def check_slides(app, doctree):
-    """One slide level under the title, and exactly one `.. notes::` on every slide."""
+    """One slide level under the title, exactly one `.. notes::` on every slide, and the
+    talk's timing: every slide's minutes, their total, the live actions."""
     docname = app.env.docname
+    slides = []
     titles = [child for child in doctree.children if isinstance(child, nodes.section)]
     for title in titles:
-        _check_notes(title, docname)
+        slides.append((title, _check_notes(title, docname)))
         for slide in _sections(title):
-            _check_notes(slide, docname)
+            slides.append((slide, _check_notes(slide, docname)))
             for deeper in _sections(slide):
                 logger.warning(
                     "%r is a section inside slide %r: the deck has one level of slides",
@@ -269,6 +292,146 @@ def check_slides(app, doctree):
                     slide[0].astext(),
                     location=deeper,
                 )
+    check_timing([(slide, notes) for slide, notes in slides if notes is not None])
+
+
+def note_blocks(notes):
+    """The paragraphs of a slide's notes as (marker, text after it, paragraph); a block that
+    starts with no marker of MARKERS is a warning."""
+    blocks = []
+    for block in notes.children:
+        first = block.children[0] if isinstance(block, nodes.paragraph) and block.children else None
+        marker = first.astext() if isinstance(first, nodes.strong) else ""
+        if not marker.endswith(":") or marker[:-1] not in MARKERS:
+            logger.warning(
+                "notes of slide %r: a paragraph starts with %r; start each with one of %s",
+                _slide_title(notes),
+                block.astext()[:40],
+                ", ".join(f"**{name}:**" for name in MARKERS),
+                location=block,
+            )
+            continue
+        blocks.append((marker[:-1], block.astext()[len(marker) :].strip(), block))
+    return blocks
+
+
+def slide_costs(slide, blocks):
+    """What a slide takes, in seconds, by kind: what its notes ask for (say, show, live) and
+    what the audience reads on it (code, diagrams, text)."""
+    spoken = sum(len(text.split()) for marker, text, _ in blocks if marker == "Say")
+    live = 0
+    for marker, text, block in blocks:
+        if marker != "Live":
+            continue
+        found = LIVE_TEXT.match(text)
+        if found is None:
+            logger.warning(
+                'slide %r: a **Live:** action starts with its seconds ("**Live:** 15 s, ...")',
+                _slide_title(slide),
+                location=block,
+            )
+            continue
+        live += int(found[1])
+    code_lines = diagrams = read = 0
+    for node in slide.findall():
+        if node is slide or _nearest_section(node) is not slide:  # another slide's
+            continue
+        if isinstance(node, nodes.literal_block) and "step_lines" in node:
+            first, last = node["step_lines"]
+            code_lines += last - first + 1
+        elif isinstance(node, nodes.image):
+            diagrams += 1
+        elif isinstance(node, nodes.Text) and not _is_unread(node, slide):
+            read += len(node.astext().split())
+    return {
+        "say": spoken * 60 / SPOKEN_WORDS_PER_MINUTE,
+        "show": SECONDS_PER_SHOW * sum(marker == "Show" for marker, _, _ in blocks),
+        "live": live,
+        "code": SECONDS_PER_CODE_LINE * code_lines,
+        "diagrams": SECONDS_PER_DIAGRAM * diagrams,
+        "text": read * 60 / READ_WORDS_PER_MINUTE,
+    }
+
+
+def _is_unread(node, slide):
+    """Text that takes no time: the title, the notes, code (counted by lines), sources."""
+    parent = node.parent
+    while parent is not None and parent is not slide:
+        if isinstance(parent, nodes.title | speaker_notes | nodes.literal_block | nodes.comment):
+            return True
+        if isinstance(parent, nodes.container) and "source" in parent["classes"]:
+            return True
+        parent = parent.parent
+    return False
+
+
+def check_timing(slides):
+    """Each slide's `**Time:** N min` covers its costs (slide_costs); the deck fits the talk's
+    minutes; at most LIVE_ACTIONS live actions, none over LIVE_SECONDS. Each Time line then
+    says where the talk should be when the slide ends ("ends at minute 12.5 of 39.5")."""
+    timed, live_actions = [], 0
+    for slide, notes in slides:
+        blocks = note_blocks(notes)
+        times = [(text, block) for marker, text, block in blocks if marker == "Time"]
+        found = TIME_TEXT.fullmatch(times[0][0]) if len(times) == 1 else None
+        if found is None:
+            logger.warning(
+                "slide %r: its notes need one line `**Time:** N min` (N in half-minutes)",
+                _slide_title(slide),
+                location=notes,
+            )
+            continue
+        minutes = float(found[1])
+        costs = slide_costs(slide, blocks)
+        needed = sum(costs.values())
+        if minutes * 60 < needed:
+            parts = ", ".join(
+                f"{name} {seconds:.0f} s" for name, seconds in costs.items() if seconds
+            )
+            logger.warning(
+                "slide %r: **Time:** %g min, but it takes %.0f s (%s): give it %g min, or trim it",
+                _slide_title(slide),
+                minutes,
+                needed,
+                parts,
+                math.ceil(needed / 30) / 2,
+                location=notes,
+            )
+        for marker, text, block in blocks:
+            if marker != "Live":
+                continue
+            live_actions += 1
+            seconds = LIVE_TEXT.match(text)
+            if seconds and int(seconds[1]) > LIVE_SECONDS:
+                logger.warning(
+                    "slide %r: a live action of %s s; the talk's live actions take %d s at most",
+                    _slide_title(slide),
+                    seconds[1],
+                    LIVE_SECONDS,
+                    location=block,
+                )
+        timed.append((minutes, times[0][1]))
+    total = sum(minutes for minutes, _ in timed)
+    if total > TALK_MINUTES:
+        logger.warning(
+            "the slides' **Time:** lines add up to %g min: the talk has %d", total, TALK_MINUTES
+        )
+    if live_actions > LIVE_ACTIONS:
+        logger.warning(
+            "the deck has %d **Live:** actions: the talk has %d at most (demote the others to "
+            "**Show:** or **Later:**)",
+            live_actions,
+            LIVE_ACTIONS,
+        )
+    ends = 0.0
+    for minutes, paragraph in timed:
+        ends += minutes
+        paragraph += nodes.Text(f" (ends at minute {ends:g} of {total:g})")
+
+
+def _slide_title(node):
+    section = node if isinstance(node, nodes.section) else _nearest_section(node)
+    return section[0].astext() if section is not None else "?"
 
 
 def _sections(node):
@@ -276,6 +439,7 @@ def _sections(node):
 
 
 def _check_notes(section, docname):
+    """The slide's one `.. notes::` (None, with a warning, when it has none or several)."""
     own = [found for found in section.findall(speaker_notes) if _nearest_section(found) is section]
     if len(own) != 1:
         logger.warning(
@@ -284,6 +448,8 @@ def _check_notes(section, docname):
             len(own),
             location=section,
         )
+        return None
+    return own[0]
 
 
 def _nearest_section(node):

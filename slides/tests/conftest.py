@@ -1,6 +1,8 @@
-"""Fixtures of the deck's tests: a build from a clean copy of the repository, and Chromium."""
+"""Fixtures of the deck's tests: a build from a clean copy of the repository, Chromium, and
+what a page shows in red in the developer tools."""
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,3 +90,48 @@ def browser():
         chromium = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+class PageProblems:
+    """What the developer tools would show in red: console errors, uncaught exceptions, failed
+    requests, HTTP errors; and every request to anywhere but `local` (URL prefixes), which
+    `local_only` aborts and counts. A test that provokes one on purpose says so with
+    `allow(pattern)`; anything else fails it."""
+
+    def __init__(self, local=("file:",)):
+        self.local = local
+        self.seen = []
+        self.allowed = []
+
+    def local_only(self, route):
+        if route.request.url.startswith(self.local):
+            route.continue_()
+        else:
+            self.seen.append(f"network request blocked: {route.request.url}")
+            route.abort()
+
+    def watch(self, page):
+        page.on(
+            "console",
+            lambda message: (
+                message.type == "error" and self.seen.append(f"console error: {message.text}")
+            ),
+        )
+        page.on("pageerror", lambda error: self.seen.append(f"uncaught exception: {error}"))
+        page.on(
+            "requestfailed",
+            lambda request: self.seen.append(f"request failed: {request.url} {request.failure}"),
+        )
+        page.on(
+            "response",
+            lambda response: (
+                response.status >= 400
+                and self.seen.append(f"HTTP {response.status}: {response.url}")
+            ),
+        )
+
+    def allow(self, pattern):
+        self.allowed.append(pattern)
+
+    def unexpected(self):
+        return [seen for seen in self.seen if not any(re.search(a, seen) for a in self.allowed)]

@@ -1,5 +1,6 @@
 """The talk's deck: it builds from a clean copy, loads nothing from the network, shows the
-steps' code as it is today, has notes on every slide, and presents and prints from disk.
+steps' code as it is today, has notes and minutes on every slide (40 in all at most), and
+presents and prints from disk.
 
 The deck is built once per session (conftest.py) from a copy of the files a clone would hold.
 """
@@ -16,10 +17,11 @@ from html.parser import HTMLParser
 
 import pytest
 
-from .conftest import ROOT, build_deck
+from .conftest import ROOT, PageProblems, build_deck
 
 SOURCE = ROOT / "slides" / "index.rst"
 REMOTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//|^(?:https?|ftp):", re.IGNORECASE)
+TALK_MINUTES = 40
 
 
 # --- reading the source and the built page -------------------------------------------------
@@ -36,6 +38,22 @@ def source_slide_titles(text):
             if len(line) >= len(above.rstrip()):
                 titles.append(above.strip())
     return titles
+
+
+def source_slide_minutes(text):
+    """Each slide's `**Time:** N min` lines in the reST source, in slide order: a list of the
+    minutes each slide's notes give (one number for a slide that is right)."""
+    minutes, current = [], None
+    lines = text.splitlines()
+    for above, line in zip(lines, lines[1:], strict=False):
+        underline = re.fullmatch(r"(=+|-+)", line)
+        if underline and above.strip() and not above.startswith((" ", "..")):
+            current = []
+            minutes.append(current)
+        found = re.fullmatch(r"\s+\*\*Time:\*\* (\d+(?:\.\d+)?) min", line)
+        if found and current is not None:
+            current.append(float(found[1]))
+    return minutes
 
 
 class DeckPage(HTMLParser):
@@ -179,10 +197,33 @@ def test_the_deck_builds_from_a_clean_copy_with_no_warning(built):
 def test_the_deck_has_every_slide_of_the_source_each_with_notes(deck):
     titles = source_slide_titles(SOURCE.read_text(encoding="utf-8"))
     slides = read_page(deck).slides
-    assert len(titles) >= 30  # the outline of the talk; a broken parse would find few
+    assert len(titles) >= 20  # the outline of the talk; a broken parse would find few
     assert len(slides) == len(titles)
     empty = [title for title, notes in zip(titles, slides, strict=True) if not notes.strip()]
     assert not empty, f"slides with no speaker notes: {empty}"
+
+
+def test_every_slide_gives_its_minutes_and_the_deck_fits_the_talk():
+    text = SOURCE.read_text(encoding="utf-8")
+    minutes = source_slide_minutes(text)
+    assert len(minutes) == len(source_slide_titles(text))
+    titles = source_slide_titles(text)
+    missing = [title for title, found in zip(titles, minutes, strict=True) if len(found) != 1]
+    assert not missing, f"slides without exactly one **Time:** line: {missing}"
+    assert all(found[0] > 0 and found[0] * 2 == int(found[0] * 2) for found in minutes)
+    assert sum(found[0] for found in minutes) <= TALK_MINUTES
+
+
+def test_the_speaker_view_says_where_the_talk_should_be_at_each_slide(deck):
+    """Each slide's notes end their Time line with the minute the talk should have reached
+    when the slide ends: the minutes so far, of the deck's total."""
+    minutes = [found[0] for found in source_slide_minutes(SOURCE.read_text(encoding="utf-8"))]
+    notes = read_page(deck).slides
+    ends = [re.search(r"ends at minute ([\d.]+) of ([\d.]+)", text) for text in notes]
+    assert all(ends), "a slide's notes do not say where the talk should be"
+    so_far = [sum(minutes[: index + 1]) for index in range(len(minutes))]
+    assert [float(found[1]) for found in ends] == so_far
+    assert {float(found[2]) for found in ends} == {sum(minutes)}
 
 
 def test_the_deck_loads_nothing_from_the_network(deck):
@@ -261,6 +302,21 @@ def test_every_code_slide_shows_the_current_source_region_it_names(deck):
             "bench-result benchmarks/collector.json: KeyError",
             id="the-benchmark-json-changed-shape",
         ),
+        pytest.param(
+            ("slides/index.rst", "**Time:** 2 min", "**Time:** 0.5 min"),
+            "min, or trim it",
+            id="a-slide-given-less-time-than-its-notes-take",
+        ),
+        pytest.param(
+            ("slides/index.rst", "**Time:** 1 min", "**Time:** 2 min"),
+            "the talk has 40",
+            id="a-deck-longer-than-the-talk",
+        ),
+        pytest.param(
+            ("slides/index.rst", "**Later:** ", "**Live:** 1 s, "),
+            "the talk has 6 at most",
+            id="more-than-six-live-actions",
+        ),
     ],
 )
 def test_the_build_fails_when_a_piece_the_deck_shows_is_gone(checkout, tmp_path, change, message):
@@ -338,33 +394,6 @@ def test_the_result_slide_shows_the_benchmark_it_is_built_with(deck, checkout, t
 # --- in the browser -----------------------------------------------------------------------------
 
 
-class Problems:
-    """What the developer tools would show in red, and every request that left the disk."""
-
-    def __init__(self):
-        self.seen = []
-
-    def local_only(self, route):
-        if route.request.url.startswith("file:"):
-            route.continue_()
-        else:
-            self.seen.append(f"network request blocked: {route.request.url}")
-            route.abort()
-
-    def watch(self, page):
-        page.on(
-            "console",
-            lambda message: (
-                message.type == "error" and self.seen.append(f"console error: {message.text}")
-            ),
-        )
-        page.on("pageerror", lambda error: self.seen.append(f"uncaught exception: {error}"))
-        page.on(
-            "requestfailed",
-            lambda request: self.seen.append(f"request failed: {request.url} {request.failure}"),
-        )
-
-
 # Docutils prints ' and " as typographic quotes; the source has the plain ones.
 PLAIN_QUOTES = {"\u2018": "'", "\u2019": "'", "\u201c": '"', "\u201d": '"'}
 
@@ -392,7 +421,7 @@ def test_the_deck_presents_from_disk_with_the_network_blocked(deck, browser):
     """Open index.html from disk, every non-file request aborted; walk every slide with the
     keyboard; each slide fits, has its notes; the speaker view (S) opens with them."""
     titles = source_slide_titles(SOURCE.read_text(encoding="utf-8"))
-    problems = Problems()
+    problems = PageProblems(local=("file:",))
     context = browser.new_context(viewport={"width": 1280, "height": 720})
     try:
         context.route("**/*", problems.local_only)
@@ -435,7 +464,7 @@ def test_the_deck_presents_from_disk_with_the_network_blocked(deck, browser):
         speaker.close()
     finally:
         context.close()
-    assert not problems.seen, "\n".join(problems.seen)
+    assert not problems.unexpected(), "\n".join(problems.unexpected())
 
 
 def test_make_slides_pdf_prints_one_page_per_slide(checkout, tmp_path, browser):
