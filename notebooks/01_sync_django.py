@@ -13,6 +13,10 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["navigation"]
+# [step 01](../step01_sync_django/README.md) ·
+# [02_channels_websockets](02_channels_websockets.ipynb) →
+
 # %% [markdown]
 # # Step 01: how synchronous Django answers a request
 #
@@ -28,68 +32,35 @@
 # %% [markdown]
 # ## Setting up the step's Django
 #
-# The next cell imports the step's project (the packages `config`, `chat` and `collector`)
-# and prepares a database. Every step of the workshop uses the same package names, so a
-# kernel can load one step only: restart the kernel before you open another step's notebook.
+# The next cell sets up the step's Django with `workshop_notebook.py`, the helper module
+# beside the notebooks that each of them imports first: it puts the step's folder on
+# `sys.path`, so that its project imports (the packages `config`, `chat` and `collector`),
+# chooses its settings, prepares a database, runs `django.setup()`, then `migrate` and
+# `seed_demo` (which prints the demo's users and rooms). Every step of the workshop uses the
+# same package names, so a kernel can load one step only: restart the kernel before you open
+# another step's notebook.
 #
 # Jupyter runs each cell inside an asyncio event loop, and Django refuses to run its
 # synchronous ORM where an event loop is running, because a blocking query would stall
-# every other task of that loop. Nothing else shares this loop, so the notebook lifts
+# every other task of that loop. Nothing else shares this loop, so the helper lifts
 # that guard with `DJANGO_ALLOW_ASYNC_UNSAFE`.
 #
-# The database is SQLite in memory, chosen before `django.setup()`: the notebook never
-# touches the `db.sqlite3` you use with `runserver`, and every run starts from the same
-# migrated, seeded state.
+# The database is a fresh SQLite file in a temporary folder, chosen before
+# `django.setup()`: the notebook never touches the `db.sqlite3` you use with `runserver`,
+# and every run starts from the same migrated, seeded state.
+#
+# The helper also gives the notebook `show_source(obj)` and `show_file(path)`, which print
+# code read from the step's files at run time, so what you see here is what the step runs.
+# This notebook adds a helper of its own, `show_response`, which prints an HTTP response's
+# status and JSON body.
 
 # %%
-import os
-import sys
-from pathlib import Path
-
-# The notebook runs from notebooks/ (Jupyter, `make test`) or from the repository's root.
-REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-STEP = REPO / "step01_sync_django"
-if str(STEP) not in sys.path:
-    sys.path.insert(0, str(STEP))
-
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-import django
-from django.conf import settings
-
-# Reading a setting loads config/settings.py; changing the database now, before
-# django.setup(), means no connection to the step's db.sqlite3 is ever opened.
-settings.DATABASES["default"]["NAME"] = ":memory:"
-django.setup()
-
-from django.core.management import call_command
-
-call_command("migrate", verbosity=0)
-call_command("seed_demo")
-
-# %% [markdown]
-# Two small helpers print code and JSON. The code they print is read from the step's
-# files at run time, so what you see here is what the step runs.
-
-# %%
-import inspect
 import json
 
+from django.conf import settings
+from workshop_notebook import set_up_django, show_file, show_source
 
-def show_source(obj):
-    """Print a function's or class's source, read from its file, with where it lives."""
-    obj = inspect.unwrap(obj)  # a decorated function: the source of the one it wraps
-    lines, first_line = inspect.getsourcelines(obj)
-    path = Path(inspect.getsourcefile(obj)).relative_to(REPO)
-    print(f"# {path}, line {first_line}\n")
-    print("".join(lines))
-
-
-def show_file(relative_path):
-    """Print one file of the step."""
-    print(f"# step01_sync_django/{relative_path}\n")
-    print((STEP / relative_path).read_text())
+STEP = set_up_django("step01_sync_django")
 
 
 def show_response(response):
@@ -379,11 +350,14 @@ plt.show()
 # few milliseconds of work per source). The sources could all be asked at once, but this
 # view waits for each answer before it sends the next question.
 #
-# The last report of the sweep, per source:
+# The last report of the sweep, per source: when the view began asking it (`started_ms`,
+# after the call began) and how long it took. Each source starts once the one before it has
+# answered, the staircase that the collector page (`/collector/`) draws:
 
 # %%
 for name, entry in report["sources"].items():
-    print(f"{name}: ok={entry['ok']}, {entry['elapsed_ms']} ms, {entry['headlines']}")
+    timing = f"started at {entry['started_ms']} ms, took {entry['elapsed_ms']} ms"
+    print(f"{name}: ok={entry['ok']}, {timing}, {entry['headlines']}")
 
 # %% [markdown]
 # ### A failing source, a hanging one, a redirect
@@ -618,3 +592,16 @@ plt.show()
 # for messages. Notifications are still polled there, until step 03 gives them a socket of
 # their own. To hold many open connections at once, the project moves from WSGI to ASGI,
 # with Django Channels and the Daphne server.
+
+# %% [markdown]
+# The notebook is done with its temporary database, so the next cell removes it (restart
+# the kernel to run the notebook again). The learner's `db.sqlite3` was never opened.
+
+# %%
+from workshop_notebook import remove_database
+
+print("removed:", remove_database())
+
+# %% [markdown] tags=["navigation"]
+# [step 01](../step01_sync_django/README.md) ·
+# [02_channels_websockets](02_channels_websockets.ipynb) →

@@ -13,6 +13,11 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["navigation"]
+# ← [01_sync_django](01_sync_django.ipynb) ·
+# [step 02](../step02_channels_websockets/README.md) ·
+# [03_jwt_middleware](03_jwt_middleware.ipynb) →
+
 # %% [markdown]
 # # Step 02: Django Channels, ASGI and WebSockets
 #
@@ -28,13 +33,17 @@
 # %% [markdown]
 # ## Setting up the step's Django
 #
-# The next cell imports the step's project (the packages `config`, `chat` and `collector`)
-# and prepares a database. Every step of the workshop uses the same package names, so a
-# kernel can load one step only: restart the kernel before you open another step's notebook.
+# The next cell sets up the step's Django with `workshop_notebook.py`, the helper module
+# beside the notebooks that each of them imports first: it puts the step's folder on
+# `sys.path`, so that its project imports (the packages `config`, `chat` and `collector`),
+# chooses its settings, prepares a database, runs `django.setup()`, then `migrate` and
+# `seed_demo` (which prints the demo's users and rooms). Every step of the workshop uses the
+# same package names, so a kernel can load one step only: restart the kernel before you open
+# another step's notebook.
 #
 # Jupyter runs each cell inside an asyncio event loop, and Django refuses to run its
 # synchronous ORM where an event loop is running, because a blocking query would stall
-# every other task of that loop. Nothing else shares this loop, so the notebook lifts
+# every other task of that loop. Nothing else shares this loop, so the helper lifts
 # that guard with `DJANGO_ALLOW_ASYNC_UNSAFE`.
 #
 # The database is a fresh SQLite file in a temporary folder, chosen before
@@ -44,65 +53,18 @@
 # in-memory SQLite database is private to the one connection that created it: the
 # socket's session middleware and the consumer would find no tables at all.
 #
-# The settings read `REDIS_URL` when they are imported; the cell removes it from the
+# The settings read `REDIS_URL` when they are imported; the helper removes it from the
 # environment first, so the channel layer is the in-memory one.
+#
+# The helper also gives the notebook `show_source(obj)` and `show_file(path)`, which print
+# code read from the step's files at run time, so what you see here is what runs.
 
 # %%
-import atexit
-import os
-import shutil
-import sys
-import tempfile
-from pathlib import Path
-
-# The notebook runs from notebooks/ (Jupyter, `make test`) or from the repository's root.
-REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-STEP = REPO / "step02_channels_websockets"
-if str(STEP) not in sys.path:
-    sys.path.insert(0, str(STEP))
-
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-os.environ.pop("REDIS_URL", None)
-
-import django
 from django.conf import settings
+from workshop_notebook import REPO, set_up_django, show_file, show_source
 
-# Reading a setting loads config/settings.py; changing the database now, before
-# django.setup(), means no connection to the step's db.sqlite3 is ever opened.
-DATABASE_DIR = Path(tempfile.mkdtemp(prefix="workshop-step02-"))
-atexit.register(shutil.rmtree, DATABASE_DIR, ignore_errors=True)
-settings.DATABASES["default"]["NAME"] = DATABASE_DIR / "db.sqlite3"
-django.setup()
-
-from django.core.management import call_command
-
-call_command("migrate", verbosity=0)
-call_command("seed_demo")
+set_up_django("step02_channels_websockets")
 print("channel layer:", settings.CHANNEL_LAYERS["default"]["BACKEND"])
-
-# %% [markdown]
-# Two small helpers print code. The code they print is read from the step's files at run
-# time, so what you see here is what the step runs.
-
-# %%
-import inspect
-
-
-def show_source(obj):
-    """Print a function's or class's source, read from its file, with where it lives."""
-    obj = inspect.unwrap(obj)  # a decorated function: the source of the one it wraps
-    lines, first_line = inspect.getsourcelines(obj)
-    path = Path(inspect.getsourcefile(obj)).relative_to(REPO)
-    print(f"# {path}, line {first_line}\n")
-    print("".join(lines))
-
-
-def show_file(relative_path):
-    """Print one file of the step."""
-    print(f"# step02_channels_websockets/{relative_path}\n")
-    print((STEP / relative_path).read_text())
-
 
 # %% [markdown]
 # ## 1. Channels 1 and Channels 2+
@@ -618,12 +580,15 @@ plt.show()
 # notifications, which the page still polls for in this step.
 
 # %% [markdown]
-# The notebook is done with its temporary database, so the last cell removes it (restart
+# The notebook is done with its temporary database, so the next cell removes it (restart
 # the kernel to run the notebook again). The learner's `db.sqlite3` was never opened.
 
 # %%
-from django.db import connections
+from workshop_notebook import remove_database
 
-connections.close_all()
-shutil.rmtree(DATABASE_DIR, ignore_errors=True)
-print("removed:", not DATABASE_DIR.exists())
+print("removed:", remove_database())
+
+# %% [markdown] tags=["navigation"]
+# ← [01_sync_django](01_sync_django.ipynb) ·
+# [step 02](../step02_channels_websockets/README.md) ·
+# [03_jwt_middleware](03_jwt_middleware.ipynb) →

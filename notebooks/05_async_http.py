@@ -13,6 +13,10 @@
 #     name: python3
 # ---
 
+# %% [markdown] tags=["navigation"]
+# ← [04_signals_groups](04_signals_groups.ipynb) ·
+# [step 05](../step05_async_http/README.md)
+
 # %% [markdown]
 # # Step 05: the news collector, async, three ways
 #
@@ -29,13 +33,17 @@
 # %% [markdown]
 # ## Setting up the step's Django
 #
-# The next cell imports the step's project (the packages `config`, `chat` and `collector`)
-# and prepares a database. Every step of the workshop uses the same package names, so a
-# kernel can load one step only: restart the kernel before you open another step's notebook.
+# The next cell sets up the step's Django with `workshop_notebook.py`, the helper module
+# beside the notebooks that each of them imports first: it puts the step's folder on
+# `sys.path`, so that its project imports (the packages `config`, `chat` and `collector`),
+# chooses its settings, prepares a database, runs `django.setup()`, then `migrate` and
+# `seed_demo` (which prints the demo's users and rooms). Every step of the workshop uses the
+# same package names, so a kernel can load one step only: restart the kernel before you open
+# another step's notebook.
 #
 # Jupyter runs each cell inside an asyncio event loop, and Django refuses to run its
 # synchronous ORM where an event loop is running, because a blocking query would stall
-# every other task of that loop. Nothing else shares this loop, so the notebook lifts
+# every other task of that loop. Nothing else shares this loop, so the helper lifts
 # that guard with `DJANGO_ALLOW_ASYNC_UNSAFE`.
 #
 # The database is a fresh SQLite file in a temporary folder, chosen before
@@ -44,70 +52,21 @@
 # (the chat of step 04 is still here), and a file, unlike SQLite in memory, is shared by
 # the connections of every thread.
 #
-# The settings read `REDIS_URL` when they are imported; the cell removes it from the
+# The settings read `REDIS_URL` when they are imported; the helper removes it from the
 # environment first, so the channel layer is the in-memory one.
+#
+# The helper also gives the notebook `show_source(obj)` and `show_file(path)`, which print
+# code read from the step's files (or, for Django itself, from the installed package) at
+# run time, so what you see here is what runs.
 
 # %%
-import atexit
-import os
-import shutil
-import sys
-import tempfile
-from pathlib import Path
-
-# The notebook runs from notebooks/ (Jupyter, `make test`) or from the repository's root.
-REPO = Path.cwd().parent if Path.cwd().name == "notebooks" else Path.cwd()
-STEP = REPO / "step05_async_http"
-if str(STEP) not in sys.path:
-    sys.path.insert(0, str(STEP))
-
-os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-os.environ.pop("REDIS_URL", None)
-
 import django
 from django.conf import settings
+from workshop_notebook import REPO, set_up_django, show_file, show_source
 
-# Reading a setting loads config/settings.py; changing the database now, before
-# django.setup(), means no connection to the step's db.sqlite3 is ever opened.
-DATABASE_DIR = Path(tempfile.mkdtemp(prefix="workshop-step05-"))
-atexit.register(shutil.rmtree, DATABASE_DIR, ignore_errors=True)
-settings.DATABASES["default"]["NAME"] = DATABASE_DIR / "db.sqlite3"
-django.setup()
-
-from django.core.management import call_command
-
-call_command("migrate", verbosity=0)
-call_command("seed_demo")
+set_up_django("step05_async_http")
 print("channel layer:", settings.CHANNEL_LAYERS["default"]["BACKEND"])
 print("Django", django.get_version())
-
-# %% [markdown]
-# Two small helpers print code. The code they print is read from the step's files (or, for
-# Django itself, from the installed package) at run time, so what you see here is what runs.
-
-# %%
-import inspect
-
-
-def show_source(obj):
-    """Print a function's or class's source, read from its file, with where it lives."""
-    obj = inspect.unwrap(obj)  # a decorated function: the source of the one it wraps
-    lines, first_line = inspect.getsourcelines(obj)
-    path = Path(inspect.getsourcefile(obj)).resolve()
-    if path.is_relative_to(REPO) and "site-packages" not in path.parts:
-        where = path.relative_to(REPO)
-    else:
-        where = f"{path.name} of the installed package ({obj.__module__})"
-    print(f"# {where}, line {first_line}\n")
-    print("".join(lines))
-
-
-def show_file(relative_path):
-    """Print one file of the step."""
-    print(f"# step05_async_http/{relative_path}\n")
-    print((STEP / relative_path).read_text())
-
 
 # %% [markdown]
 # ## 1. DEP 0009, and how Django delivered it
@@ -396,6 +355,37 @@ for source in ("blog-1", "blog-5", "fail", "garbled"):
 print(json.dumps(answers["async view"]["sources"]["blog-1"], indent=2))
 
 # %% [markdown]
+# `started_ms` is when the collector began asking the source, in milliseconds after the
+# collection began, and `elapsed_ms` how long the source took from there: enough to draw
+# each call as a timeline, one bar per source. The collector page (`/collector/`, three
+# buttons) draws them in the browser; here the same three reports, on one time scale, a
+# failed source in red:
+
+# %%
+fig, axes = plt.subplots(len(answers), 1, figsize=(8, 6), sharex=True)
+for ax, (name, answer) in zip(axes, answers.items(), strict=True):
+    entries = answer["sources"]
+    for row, entry in enumerate(entries.values()):
+        colour = "#0c4b33" if entry["ok"] else "#b00020"
+        ax.barh(row, entry["elapsed_ms"], left=entry["started_ms"], color=colour)
+        if not entry["ok"]:  # a failure is over in a millisecond or two: say what it was
+            ended = entry["started_ms"] + entry["elapsed_ms"]
+            ax.text(ended, row, f" {entry['error'].split(':')[0]}", va="center", color=colour)
+    ax.set_yticks(range(len(entries)), list(entries))
+    ax.invert_yaxis()
+    ax.set_xlim(left=0)
+    ax.set_title(f"{name}: {answer['elapsed_ms']:,.1f} ms in all", loc="left")
+axes[-1].set_xlabel("milliseconds after the collection began")
+fig.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The sync view draws a staircase: each source starts once the one before it has answered,
+# and the call lasts the sum of their times. The async collectors draw a stack: every source
+# starts at about 0 ms (`asyncio.gather` runs each fetch up to its first wait), and the call
+# lasts about as long as the slowest source.
+
+# %% [markdown]
 # ### What the three refuse
 #
 # They need no login and each call asks every source, so all three answer a plain GET
@@ -440,6 +430,8 @@ for name, path in COLLECTORS.items():
 # `DJANGO_ALLOW_ASYNC_UNSAFE` out of it for them, so they run as a real server does.
 
 # %%
+import os
+import sys
 from unittest import mock
 
 TOOLS = REPO / "tools"
@@ -460,6 +452,11 @@ with mock.patch.dict(os.environ):
 # plots it with `plot(document, path)`. The notebook does the same, into a temporary file.
 
 # %%
+import atexit
+import shutil
+import tempfile
+from pathlib import Path
+
 from IPython.display import Image, display
 
 document = {"plan": PLAN, "machine": bench_collector.machine(), "results": results}
@@ -783,14 +780,16 @@ plt.show()
 #   before this one.
 
 # %% [markdown]
-# The notebook is done with its temporary database and its figure folder, so the last cell
+# The notebook is done with its temporary database and its figure folder, so the next cell
 # removes them (restart the kernel to run the notebook again). The learner's `db.sqlite3`
 # was never opened.
 
 # %%
-from django.db import connections
+from workshop_notebook import remove_database
 
-connections.close_all()
-shutil.rmtree(DATABASE_DIR, ignore_errors=True)
 shutil.rmtree(FIGURE_DIR, ignore_errors=True)
-print("removed:", not DATABASE_DIR.exists() and not FIGURE_DIR.exists())
+print("removed:", remove_database() and not FIGURE_DIR.exists())
+
+# %% [markdown] tags=["navigation"]
+# ← [04_signals_groups](04_signals_groups.ipynb) ·
+# [step 05](../step05_async_http/README.md)
