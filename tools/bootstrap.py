@@ -1,4 +1,5 @@
-"""Finds the Python to use and keeps its virtual environment in step with requirements.txt.
+"""Finds the Python to use and keeps its virtual environment in step with requirements.txt,
+installed from a wheelhouse (`make wheelhouse`) with the package index off when there is one.
 
 `.venv` belongs to the interpreter running tools/run.py; another Python version gets its own
 `.venv-X.Y`, so that `make test PYTHON=python3.13` never rebuilds the default one.
@@ -15,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from workshop import ROOT, UsageError, relative
 
@@ -22,6 +24,9 @@ REQUIREMENTS = ROOT / "requirements.txt"
 STAMP_NAME = "workshop-stamp.txt"
 MINIMUM_PYTHON = (3, 11)
 PROBE = "import platform, sys; print(sys.executable); print(platform.python_version())"
+# A wheelhouse: the folder (or http:// URL) in WORKSHOP_WHEELHOUSE, else the root's wheels/.
+WHEELHOUSE_VARIABLE = "WORKSHOP_WHEELHOUSE"
+WHEELHOUSE_FOLDER = ROOT / "wheels"
 
 
 class BootstrapError(Exception):
@@ -108,8 +113,8 @@ def venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-def stamp_text(python: Interpreter) -> str:
-    digest = hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()
+def stamp_text(python: Interpreter, requirements: Path = REQUIREMENTS) -> str:
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()
     return f"requirements.txt sha256 {digest}\npython {python.version}\n"
 
 
@@ -120,9 +125,16 @@ def read_stamp(venv: Path) -> str | None:
         return None
 
 
-def ensure_venv(python: Interpreter, venv: Path, verbose: bool = False) -> Path:
-    """Build or refresh `venv` for `python` when needed; return the venv's python."""
-    wanted = stamp_text(python)
+def ensure_venv(
+    python: Interpreter,
+    venv: Path,
+    verbose: bool = False,
+    requirements: Path = REQUIREMENTS,
+    use_wheelhouse: bool = True,
+) -> Path:
+    """Build or refresh `venv` for `python` when needed; return the venv's python.
+    `use_wheelhouse=False`: from the package index even when there is a wheelhouse."""
+    wanted = stamp_text(python, requirements)
     current = probe(str(venv_python(venv))) if venv_python(venv).exists() else None
     if current is None or current.version != python.version:
         create_venv(python, venv)
@@ -130,7 +142,7 @@ def ensure_venv(python: Interpreter, venv: Path, verbose: bool = False) -> Path:
         if verbose:
             print(f"bootstrap: {relative(venv)} is up to date (Python {python.version})")
         return venv_python(venv)
-    install_requirements(venv)
+    install_requirements(venv, requirements, find_wheelhouse() if use_wheelhouse else None)
     # Written last: an interrupted install leaves no stamp, so the next run tries again.
     (venv / STAMP_NAME).write_text(wanted, encoding="utf-8")
     print(f"bootstrap: {relative(venv)} is ready (Python {python.version})", flush=True)
@@ -146,12 +158,46 @@ def create_venv(python: Interpreter, venv: Path) -> None:
         )
 
 
-def install_requirements(venv: Path) -> None:
-    print(
-        f"bootstrap: installing requirements.txt into {relative(venv)} (minutes, the first time)",
-        flush=True,
-    )
-    uv = shutil.which("uv")
+def is_url(location: str) -> bool:
+    return urlsplit(location).scheme in ("http", "https")
+
+
+def find_wheelhouse(root: Path = ROOT) -> str | None:
+    """The wheelhouse to install from: WORKSHOP_WHEELHOUSE (a folder, or the URL of a page
+    listing the wheels), else `wheels/` in `root` when it exists; None: the package index."""
+    chosen = os.environ.get(WHEELHOUSE_VARIABLE, "").strip()
+    if chosen:
+        return chosen if is_url(chosen) else str(Path(chosen).expanduser().resolve())
+    folder = root / WHEELHOUSE_FOLDER.name
+    return str(folder) if folder.is_dir() else None
+
+
+def shown_wheelhouse(wheelhouse: str) -> str:
+    """A wheelhouse as shown to the user: its URL, or its folder (`wheels/` in the root)."""
+    return wheelhouse if is_url(wheelhouse) else relative(Path(wheelhouse)) + os.sep
+
+
+def find_uv() -> str | None:
+    return shutil.which("uv")
+
+
+def install_requirements(
+    venv: Path, requirements: Path = REQUIREMENTS, wheelhouse: str | None = None
+) -> None:
+    """pip install -r `requirements` into `venv` (with uv when it is on the PATH); from
+    `wheelhouse` alone, with the package index off, when one is given."""
+    if wheelhouse is not None and not is_url(wheelhouse) and not Path(wheelhouse).is_dir():
+        raise BootstrapError(
+            f"{WHEELHOUSE_VARIABLE}={wheelhouse} is not a folder: set it to the wheelhouse's "
+            "folder (or URL), or unset it to download from the package index"
+        )
+    if wheelhouse is None:
+        source = "(minutes, the first time)"
+    else:
+        network = "no package index" if is_url(wheelhouse) else "no network"
+        source = f"from the wheelhouse {shown_wheelhouse(wheelhouse)}, {network}"
+    print(f"bootstrap: installing {requirements.name} into {relative(venv)} {source}", flush=True)
+    uv = find_uv()
     if uv is not None:
         # The same packages, installed several times faster (https://docs.astral.sh/uv/).
         command = [uv, "pip", "install", "--quiet", "--python", str(venv_python(venv))]
@@ -167,9 +213,54 @@ def install_requirements(venv: Path) -> None:
             # time); compileall below does the same on every core.
             "--no-compile",
         ]
-    command += ["-r", str(REQUIREMENTS)]
-    if subprocess.run(command, check=False).returncode != 0:
-        raise BootstrapError("pip could not install requirements.txt (see the output above)")
+    command += ["-r", str(requirements)]
+    if wheelhouse is None:
+        if subprocess.run(command, check=False).returncode != 0:
+            raise BootstrapError("pip could not install requirements.txt (see the output above)")
+    else:
+        install_from_wheelhouse(command, wheelhouse, venv, offline=uv is not None)
     # Compiled now, once, rather than by each of the many processes `make test` starts at once.
     compile_all = [str(venv_python(venv)), "-m", "compileall", "-q", "-j", "0", str(venv)]
     subprocess.run(compile_all, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+
+
+def install_from_wheelhouse(command: list[str], wheelhouse: str, venv: Path, offline: bool) -> None:
+    """Run the install `command` with the index off; a missing wheel is named in the error."""
+    command = [*command, "--no-index", "--find-links", wheelhouse]
+    if offline and not is_url(wheelhouse):
+        command.append("--offline")  # uv: no network at all (a URL needs the local one)
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    output = done.stdout + done.stderr
+    print(output, end="", flush=True)
+    if done.returncode == 0:
+        return
+    missing = missing_requirement(output)
+    what = f"has no wheel of {missing}" if missing else "lacks a wheel (see above)"
+    python = probe(str(venv_python(venv)))
+    machine = (
+        f"Python {python.minor if python else '?'} on {platform.system()} {platform.machine()}"
+    )
+    where = shown_wheelhouse(wheelhouse)
+    undo = f"unset {WHEELHOUSE_VARIABLE}" if os.environ.get(WHEELHOUSE_VARIABLE) else "remove it"
+    raise BootstrapError(
+        f"the wheelhouse {where} {what} for {machine}. Either run `make wheelhouse` "
+        "(python tools/run.py wheelhouse) where there is network and copy the folder again, "
+        f"or {undo} to download from the package index"
+    )
+
+
+def missing_requirement(output: str) -> str | None:
+    """The requirement that has no wheel, from pip's error or uv's (whose lines wrap)."""
+    text = " ".join(output.split())
+    found = re.search(r"No matching distribution found for (\S+)", text)  # pip
+    found = found or re.search(r"Because there is no version of (\S+) and", text)
+    found = found or re.search(r"Because (\S+) has no wheels with a matching", text)
+    if found:
+        return found.group(1)
+    name = re.search(r"Because (\S+) was not found in the provided package locations", text)
+    if name is None:
+        return None
+    # "... and you require probe-gamma==3.0, we can ..." (a specifier may hold a comma too)
+    wanted = rf"(?:you require|depends on) ({re.escape(name.group(1))}(?:[^\s,]|,(?!\s))*)"
+    spec = re.search(wanted, text)
+    return spec.group(1) if spec else name.group(1)

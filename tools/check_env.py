@@ -18,8 +18,18 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+from urllib.request import urlopen
 
-from bootstrap import REQUIREMENTS, running_interpreter, venv_dir, venv_python
+from bootstrap import (
+    REQUIREMENTS,
+    WHEELHOUSE_VARIABLE,
+    find_wheelhouse,
+    is_url,
+    running_interpreter,
+    shown_wheelhouse,
+    venv_dir,
+    venv_python,
+)
 from bootstrap import probe as probe_python
 from workshop import (
     chromium_install_hint,
@@ -134,6 +144,33 @@ def package_result(module: str, found: dict, pins: dict[str, str]) -> Result:
     return Result("OK", f"{module} {version}")
 
 
+def check_wheelhouse() -> Result:
+    """Where the bootstrap installs from: a wheelhouse (`make wheelhouse`) or the index."""
+    found = find_wheelhouse()
+    if found is None:
+        what = "no wheelhouse: the bootstrap downloads from the package index"
+        return Result("OK", f"{what} (offline: {WHEELHOUSE_VARIABLE} or wheels/)")
+    unset = f"unset {WHEELHOUSE_VARIABLE} to download from the package index"
+    if is_url(found):
+        try:
+            with urlopen(found, timeout=3):
+                pass
+        except OSError as error:
+            fix = f"check the URL and its server, or {unset}"
+            return Result("FAIL", f"wheelhouse {found} does not answer ({error})", fix)
+        return Result("OK", f"wheelhouse {found}: the bootstrap installs from it, no index")
+    folder = Path(found)
+    if not folder.is_dir():
+        fix = f"set it to the wheelhouse's folder, or {unset}"
+        return Result("FAIL", f"{WHEELHOUSE_VARIABLE}={found} is not a folder", fix)
+    sizes = [path.stat().st_size for path in folder.glob("*.whl")]
+    if not sizes:
+        fix = "make wheelhouse where there is network, or remove the folder"
+        return Result("FAIL", f"wheelhouse {shown_wheelhouse(found)} holds no wheel", fix)
+    what = f"wheelhouse {shown_wheelhouse(found)}: {len(sizes)} wheels, {sum(sizes) / 1e6:.0f} MB"
+    return Result("OK", f"{what}; the bootstrap installs from it, no network")
+
+
 def check_port(port: int) -> Result:
     what = f"port {port} free on 127.0.0.1"
     if port_is_free(port):
@@ -219,7 +256,7 @@ def check_browser(venv: Path) -> Result:
 
 def report(venv: Path) -> int:
     """Print the report; 1 when a required item failed."""
-    results = [check_python(venv), *check_packages(venv)]
+    results = [check_python(venv), check_wheelhouse(), *check_packages(venv)]
     results += [check_port(port) for port in DEMO_PORTS]
     results += [check_redis(os.environ.get("REDIS_URL") or DEFAULT_REDIS_URL), check_redis_server()]
     results.append(check_browser(venv))
