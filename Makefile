@@ -16,7 +16,7 @@ STEP_OPTION = $(if $(STEP),--step $(STEP))
 START_METHOD_OPTION = $(if $(START_METHOD),--start-method $(START_METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-start-methods check diffs bootstrap lint format bench-collector slides slides-pdf
+.PHONY: help demo test test-start-methods check diffs bootstrap lint format bench-collector slides slides-pdf reset wheelhouse
 
 help: ## list the targets
 	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
@@ -25,11 +25,27 @@ help: ## list the targets
 demo: ## migrate, seed and serve the newest step (or STEP) on http://127.0.0.1:8000/
 	$(RUN) demo $(STEP_OPTION) $(if $(SERVERS),--servers $(SERVERS))
 
+reset: ## a new database for the newest step (or STEP), with the demo data
+	$(RUN) reset $(STEP_OPTION)
+
 test: ## every step's tests (or STEP's), the notebooks, the checks
 	$(RUN) test $(STEP_OPTION) $(START_METHOD_OPTION)
 
 test-start-methods: ## the tests that start servers, under spawn and under forkserver
 	$(RUN) test-start-methods $(STEP_OPTION) $(START_METHOD_OPTION)
+
+# The exercises (exercises/README.md): make exercise STEP=2 EX=1, make solve STEP=2 EX=1.
+.PHONY: exercises exercise solve
+EX ?=
+EXERCISE_OPTIONS = $(STEP_OPTION) $(if $(EX),--ex $(EX))
+exercises: ## list the exercises, each with the command that checks it
+	$(RUN) exercises
+
+exercise: ## check exercise EX of step STEP: what is still missing (exit 0 once solved)
+	$(RUN) exercise $(EXERCISE_OPTIONS)
+
+solve: ## apply the worked solution of exercise EX of step STEP (never over your changes)
+	$(RUN) solve $(EXERCISE_OPTIONS)
 
 check: ## is this machine ready for the workshop?
 	$(RUN) check
@@ -46,8 +62,18 @@ slides-pdf: ## build the deck and print it: slides/build/slides.pdf (and slides-
 diffs: ## regenerate each step's CHANGES.diff and README "What changed"
 	$(RUN) diffs
 
+.PHONY: notebook notebook-links
+notebook: ## open the newest step's notebook (or STEP's) in Jupyter, on the venv's Python
+	$(RUN) notebook $(STEP_OPTION)
+
+notebook-links: ## write the links at each notebook's top and bottom
+	$(RUN) notebook-links
+
 bootstrap: ## create or refresh the venv from requirements.txt
 	$(RUN) bootstrap
+
+wheelhouse: ## download every wheel for Linux, macOS, Windows, Python 3.11-3.14 into wheels/ (or DEST)
+	$(RUN) wheelhouse $(if $(DEST),--dest "$(DEST)")
 
 lint: ## ruff check and ruff format --check
 	$(RUN) lint

@@ -177,7 +177,8 @@ def print_banner(step: Path, app_ports: list[int], redis_url: str | None) -> Non
         print(
             '      ../.venv/bin/python manage.py post_message Lobby carol "hello from a terminal"'
         )
-    print(f"  collector  http://127.0.0.1:{APP_PORT}/collector/collect_news_sync/")
+    print(f"  collector  http://127.0.0.1:{APP_PORT}/collector/  (the page: a timeline per call)")
+    print(f"             http://127.0.0.1:{APP_PORT}/collector/collect_news_sync/")
     if (step / "collector" / "consumers.py").exists():  # step05: the two async collectors
         print(f"             http://127.0.0.1:{APP_PORT}/collector/collect_news_async/")
         print(f"             http://127.0.0.1:{APP_PORT}/collector/collect_news_async_view/")

@@ -1,5 +1,6 @@
-"""`make test`: each step's pytest suite in its own process, the notebooks, the slides' suite
-and the checks, several at once; ends with one line `N passed, N failed` (root tooling).
+"""`make test`: each step's pytest suite in its own process, the slides' and the tools' suites,
+the exercises' proofs, the notebooks and the checks, several at once; ends with the failures
+named, then one line `N passed, N failed` (root tooling).
 `make test-start-methods`: the tests that start servers, again under spawn and forkserver.
 
 Most of a suite's time is spent waiting (on sockets, servers, timers, a browser), so the jobs
@@ -23,6 +24,7 @@ from workshop import ROOT, lint, notebooks, relative, step_number
 
 NOTEBOOK_RUNNER = Path(__file__).with_name("execute_notebook.py")
 BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
+EXERCISE_PROOFS = Path(__file__).with_name("exercise_proofs.py")
 # Jobs at once, and pytest-xdist workers in each step's suite. Measured on a 2-core machine:
 # the whole `make test` takes about a third of its time one job after the other.
 JOBS = int(os.environ.get("WORKSHOP_TEST_JOBS", "3"))
@@ -39,10 +41,14 @@ class Tally:
     passed: int = 0
     failed: int = 0
     skipped: int = 0
+    failures: list[str] = field(default_factory=list)  # what failed, named for the last lines
 
     def __add__(self, other: Tally) -> Tally:
         return Tally(
-            self.passed + other.passed, self.failed + other.failed, self.skipped + other.skipped
+            self.passed + other.passed,
+            self.failed + other.failed,
+            self.skipped + other.skipped,
+            self.failures + other.failures,
         )
 
     def summary(self) -> str:
@@ -89,16 +95,18 @@ class Job:
 
     def tally(self, code: int) -> Tally:
         if self.junit is None:
-            return Tally(passed=1) if code == 0 else Tally(failed=1)
+            return Tally(passed=1) if code == 0 else Tally(failed=1, failures=[self.name])
         tally = junit_tally(self.junit) if self.junit.exists() else None
         if tally is None:
             self.output += f"\n{self.name} crashed (exit {code}, no report): counted as 1 failed\n"
-            return Tally(failed=1)
+            return Tally(failed=1, failures=[f"{self.name} (crashed)"])
         # Exit 5 is "no tests collected"; any other error that the report shows no failure
         # for (an internal error, a usage error) still fails the run.
         if code not in (0, 5) and tally.failed == 0:
             self.output += f"\n{self.name} exited with {code}: counted as 1 failed\n"
             tally.failed = 1
+            tally.failures.append(f"exited with {code}")
+        tally.failures = [f"{self.name}: {name}" for name in tally.failures]
         return tally
 
 
@@ -113,6 +121,7 @@ def junit_tally(path: Path) -> Tally | None:
         outcomes = {child.tag for child in case}
         if outcomes & {"failure", "error"}:
             tally.failed += 1
+            tally.failures.append(f"{case.get('classname', '')}::{case.get('name', '')}")
         elif "skipped" in outcomes:
             tally.skipped += 1
         else:
@@ -158,17 +167,28 @@ def bench_collector(python: Path, quick: bool = False) -> int:
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
+def exercise_proofs_job(python: Path, step: int | None, reports: Path) -> Job:
+    """The proof that the exercises cannot rot (tools/exercise_proofs.py: about a minute, 20
+    pytest runs on copies of the steps, 4 at a time); with `step`, that step's exercises."""
+    junit = reports / "exercise-proofs.xml"
+    command = [str(python), "-m", "pytest", relative(EXERCISE_PROOFS), "-p", "no:cacheprovider"]
+    command.append(f"--junitxml={junit}")
+    env = {"WORKSHOP_EXERCISES_STEP": str(step)} if step is not None else {}
+    return Job("pytest tools/exercise_proofs.py", command, junit=junit, order=20, env=env)
+
+
 def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) -> list[Job]:
     """Every job of a run: the steps' suites (newest, longest, first), the slides' suite
     (with any STEP: the deck shows code of several steps), the notebooks, the tests of the
-    tools themselves (tools/tests, under a second), the benchmark's smoke test (figures
-    printed, nothing asserted about them)."""
+    tools themselves (tools/tests, seconds: one starts Jupyter), the exercises' proofs, the
+    benchmark's smoke test (figures printed, nothing asserted about them)."""
     jobs = [
         pytest_job(python, folder, reports, order=-step_number(folder), workers=WORKERS)
         for folder in steps
     ]
     jobs.append(pytest_job(python, ROOT / "slides", reports, order=10, workers=0))
     jobs.append(pytest_job(python, ROOT / "tools", reports, order=55, workers=0))
+    jobs.append(exercise_proofs_job(python, step, reports))
     jobs += [notebook_job(python, notebook) for notebook in notebooks(step)]
     bench = [str(python), str(BENCH_COLLECTOR), "--quick"]
     jobs.append(Job("check: bench-collector --quick", bench, counts_as_tests=False, order=60))
@@ -205,6 +225,8 @@ def end(title: str, started: float, total: Tally, tests: Tally) -> int:
         # Counted as a failure so that the last line agrees with the exit code.
         print("no test ran at all (no step folder, no notebook?): counted as 1 failed")
         total.failed += 1
+    for failure in total.failures:  # repeated here: a log's tail names what failed
+        print(f"FAILED {failure}")
     print(total.summary())
     return 1 if total.failed else 0
 
@@ -219,7 +241,7 @@ def main(python: Path, steps: list[Path], step: int | None, start_method: str | 
         total, tests = run_jobs(jobs, "make test")
     for name, check in CHECKS:
         print(f"\n==> check: {name}", flush=True)
-        total += Tally(passed=1) if check(python) == 0 else Tally(failed=1)
+        total += Tally(passed=1) if check(python) == 0 else Tally(failed=1, failures=[name])
     return end("make test", started, total, tests)
 
 
