@@ -36,8 +36,20 @@ def room_group_name(room_id):
 
 
 def message_event(message):
-    """The group event for a saved message; `type` names the consumer handler that sends it."""
-    return {"type": "chat.message", "data": dict(MessageDetailSerializer(message).data)}
+    """The group event for a saved message; `type` names the consumer handler that sends it.
+
+    Its `previousId`, the room's message before it, lets a page see that a frame never came
+    (a channel layer drops frames for a socket that lags too far behind) and fetch it.
+    """
+    data = dict(MessageDetailSerializer(message).data)
+    data["previousId"] = previous_message_id(message)
+    return {"type": "chat.message", "data": data}
+
+
+def previous_message_id(message):
+    """The id of the message before `message` in its room, or None for the room's first."""
+    earlier = Message.objects.filter(room_id=message.room_id, pk__lt=message.pk)
+    return earlier.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def send_message_to_room(message):

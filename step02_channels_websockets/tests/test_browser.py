@@ -5,6 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from chat.models import Message
+
 # One browser per suite: `make test` runs the browser tests in one pytest-xdist worker
 # (--dist loadgroup), not one Chromium in each worker.
 pytestmark = pytest.mark.xdist_group("browser")
@@ -31,6 +33,8 @@ def log_in(page, server_url, username):
     page.click("button[type=submit]")
     expect(page.locator("#chat h1")).to_have_text("Lobby")
     expect(page.locator("#status")).to_contain_text(READY_STATUS)
+    # Its history shown: no request of the page is left that a test's change could refuse.
+    expect(page.locator("#messages")).to_have_attribute("aria-busy", "false")
     return page
 
 
@@ -57,6 +61,25 @@ def test_message_from_alice_appears_on_bobs_page(new_page, server_url):
     expect(bob.locator("#notifications")).to_contain_text(
         "alice wrote in Lobby", timeout=ARRIVAL_TIMEOUT_MS
     )
+
+
+def test_messages_whose_frames_never_came_are_fetched_when_the_next_frame_shows_the_gap(
+    new_page, server_url, lobby, users
+):
+    # Stored with no broadcast (bulk_create sends no post_save, in any step): to bob's page,
+    # as if the channel layer had dropped their frames. More than one page of the API (100).
+    Message.objects.create(room=lobby, author=users["carol"], text="Before")
+    alice = open_room_as(new_page, server_url, "alice")
+    bob = open_room_as(new_page, server_url, "bob")
+    expect(bob.locator("#messages")).to_contain_text("Before")  # its history is loaded
+    missed = [f"Missed {n}." for n in range(1, 151)]
+    Message.objects.bulk_create(Message(room=lobby, author=users["carol"], text=t) for t in missed)
+
+    send(alice, "After the gap")
+
+    shown = ["Before", *missed, "After the gap"]
+    texts = [re.compile(re.escape(text)) for text in shown]
+    expect(bob.locator("#messages li")).to_have_text(texts, timeout=ARRIVAL_TIMEOUT_MS)
 
 
 def test_refused_message_is_explained_on_the_page(new_page, server_url):

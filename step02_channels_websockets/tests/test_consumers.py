@@ -104,7 +104,7 @@ async def test_message_reaches_every_member_once_and_is_stored_once(lobby, users
         assert frame["data"]["text"] == "hello everyone"
         assert frame["data"]["author"] == "alice"
         assert frame["data"]["roomId"] == lobby.id
-        assert set(frame["data"]) == {"id", "roomId", "author", "text", "createdAt"}
+        assert set(frame["data"]) == {"id", "roomId", "author", "text", "createdAt", "previousId"}
         assert await socket.receive_nothing(timeout=0.3)
         await socket.disconnect()
     assert await Message.objects.filter(text="hello everyone").acount() == 1
@@ -132,8 +132,28 @@ async def test_message_posted_through_the_api_reaches_open_sockets(lobby, users,
 
     assert response.status_code == 201
     frame = await bob.receive_json_from(timeout=5)
-    assert frame == {"type": "message", "data": response.json()}
+    assert frame == {"type": "message", "data": {**response.json(), "previousId": None}}
     await bob.disconnect()
+
+
+async def test_each_frame_names_the_rooms_message_before_it(lobby, alice_and_bob, users):
+    # What lets a page see a gap: a frame whose previousId it has not shown (room.js).
+    alice = await open_socket(lobby, users["alice"])
+    # bulk_create broadcasts nothing, in any step (it sends no post_save): stored only.
+    await Message.objects.abulk_create(
+        [
+            Message(room=lobby, author=users["bob"], text="stored only"),
+            Message(room=alice_and_bob, author=users["bob"], text="elsewhere"),
+        ]
+    )
+    first = await Message.objects.aget(text="stored only")
+
+    await send_message(alice, "after it")
+
+    frame = await alice.receive_json_from(timeout=5)
+    assert frame["data"]["text"] == "after it"
+    assert frame["data"]["previousId"] == first.id  # the other room's message does not count
+    await alice.disconnect()
 
 
 # 100,000 levels of {"a": ...}: about 700 KB, under Daphne's 1 MiB frame limit. Python's

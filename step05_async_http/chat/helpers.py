@@ -12,6 +12,7 @@ from channels.layers import get_channel_layer
 from django.db import transaction
 
 from .layer_outage import LAYER_ERRORS
+from .models import Message
 from .serializers import MessageDetailSerializer, NotificationSerializer
 
 logger = logging.getLogger(__name__)
@@ -47,9 +48,20 @@ def send_channel_message(group_name, message):
 
 
 def send_message_to_room(room_id, message):
-    """A saved Message to its room's sockets, as the frame `{"type": "message", ...}`."""
+    """A saved Message to its room's sockets, as the frame `{"type": "message", ...}`.
+
+    Its `previousId`, the room's message before it, lets a page see that a frame never came
+    (a channel layer drops frames for a socket that lags too far behind) and fetch it.
+    """
     data = dict(MessageDetailSerializer(message).data)
+    data["previousId"] = previous_message_id(message)
     send_channel_message(room_group_name(room_id), {"type": "message", "data": data})
+
+
+def previous_message_id(message):
+    """The id of the message before `message` in its room, or None for the room's first."""
+    earlier = Message.objects.filter(room_id=message.room_id, pk__lt=message.pk)
+    return earlier.order_by("-pk").values_list("pk", flat=True).first()
 
 
 def send_channel_notification(user, notification):

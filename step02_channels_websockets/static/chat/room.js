@@ -1,7 +1,8 @@
 // The room page of step02: one WebSocket per page, the server pushes each message as it is
 // saved. The socket stays live (openLive): after a drop it reconnects with backoff and
-// catches up with ?after=, and a message sent meanwhile waits in its box until the socket
-// is open again. Notifications are still polled; step03 gives them a socket of their own.
+// catches up with ?after=, as it does when a frame's previousId shows that frames were
+// missed; a message sent meanwhile waits in its box until the socket is open again.
+// Notifications are still polled; step03 gives them a socket of their own.
 "use strict";
 
 const chat = document.getElementById("chat");
@@ -13,7 +14,10 @@ const errorLine = document.getElementById("error");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
+const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
 let lastMessageId = null;
+let catchingUp = null; // the catch-up under way (catchUp)
+let catchUpAgain = false;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 let roomLive = { socket: null }; // the room's socket (see openLive)
 
@@ -81,11 +85,44 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
   return live;
 }
 
-async function catchUp() {
-  // History on first load; after a reconnect, what was written while we were away.
-  const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
-  const messages = await getJson(`/api/rooms/${roomId}/messages/${query}`);
-  messages.forEach(showMessage);
+function receiveMessage(message) {
+  // Each frame names the room's message before it. One newer than any shown means frames
+  // never came (the channel layer drops them for a socket too far behind): fetch them all,
+  // this one with them, rather than show it past a gap the page could never see again.
+  const gap = message.previousId !== null && message.previousId > (lastMessageId ?? Infinity);
+  if (gap) {
+    catchUp().catch((error) => showError(error.message));
+  } else {
+    showMessage(message);
+  }
+}
+
+function catchUp() {
+  // History on first load; after a reconnect or a gap, what was written since, page after
+  // page. One fetch at a time: a call while one runs makes it fetch once more at its end.
+  if (catchingUp) {
+    catchUpAgain = true;
+    return catchingUp;
+  }
+  messageList.setAttribute("aria-busy", "true"); // "false" once what is stored is shown
+  catchingUp = (async () => {
+    try {
+      do {
+        catchUpAgain = false;
+        let page;
+        do {
+          const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
+          page = await getJson(`/api/rooms/${roomId}/messages/${query}`);
+          page.forEach(showMessage);
+          lastMessageId ??= 0; // the room was empty: from now on, everything in it is news
+        } while (page.length === MESSAGES_PAGE_SIZE);
+      } while (catchUpAgain);
+    } finally {
+      catchingUp = null;
+      messageList.setAttribute("aria-busy", "false");
+    }
+  })();
+  return catchingUp;
 }
 
 async function pollNotifications() {
@@ -114,7 +151,7 @@ function start() {
       catchUp().catch((error) => showError(error.message));
     },
     onFrame: (frame) => {
-      if (frame.type === "message") showMessage(frame.data);
+      if (frame.type === "message") receiveMessage(frame.data);
       else if (frame.type === "error") showError(frame.error);
     },
     onStatus: (text) => {

@@ -22,6 +22,7 @@ const LAYER_FAILED = 4503; // and "I cannot reach my channel layer (Redis): come
 const ACCESS_REVOKED = 4403; // and "you may no longer be here": removed, or deactivated
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
+const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
 let accessToken = null; // in memory, gone with the tab (never localStorage)
@@ -29,6 +30,8 @@ let renewing = null; // the request for a new token under way, shared by both so
 let renewals = 0;
 let loginExpired = false;
 let lastMessageId = null;
+let catchingUp = null; // the catch-up under way (catchUp)
+let catchUpAgain = false;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 // id -> notification: the stored list merged with what came live since.
 const knownNotifications = new Map();
@@ -177,11 +180,44 @@ function openLive(path, { onOpen, onFrame, onStatus, onRevoked }) {
   return live;
 }
 
-async function catchUp() {
-  // History on first load; after a reconnect, what was written while we were away.
-  const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
-  const messages = await getJson(`/api/rooms/${roomId}/messages/${query}`);
-  messages.forEach(showMessage);
+function receiveMessage(message) {
+  // Each frame names the room's message before it. One newer than any shown means frames
+  // never came (the channel layer drops them for a socket too far behind): fetch them all,
+  // this one with them, rather than show it past a gap the page could never see again.
+  const gap = message.previousId !== null && message.previousId > (lastMessageId ?? Infinity);
+  if (gap) {
+    catchUp().catch((error) => showError(error.message));
+  } else {
+    showMessage(message);
+  }
+}
+
+function catchUp() {
+  // History on first load; after a reconnect or a gap, what was written since, page after
+  // page. One fetch at a time: a call while one runs makes it fetch once more at its end.
+  if (catchingUp) {
+    catchUpAgain = true;
+    return catchingUp;
+  }
+  messageList.setAttribute("aria-busy", "true"); // "false" once what is stored is shown
+  catchingUp = (async () => {
+    try {
+      do {
+        catchUpAgain = false;
+        let page;
+        do {
+          const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
+          page = await getJson(`/api/rooms/${roomId}/messages/${query}`);
+          page.forEach(showMessage);
+          lastMessageId ??= 0; // the room was empty: from now on, everything in it is news
+        } while (page.length === MESSAGES_PAGE_SIZE);
+      } while (catchUpAgain);
+    } finally {
+      catchingUp = null;
+      messageList.setAttribute("aria-busy", "false");
+    }
+  })();
+  return catchingUp;
 }
 
 function notificationItem(notification) {
@@ -230,7 +266,7 @@ async function start() {
       catchUp().catch((error) => showError(error.message));
     },
     onFrame: (frame) => {
-      if (frame.type === "message") showMessage(frame.data);
+      if (frame.type === "message") receiveMessage(frame.data);
       else if (frame.type === "error") showError(frame.error);
     },
     onStatus: (text) => {
