@@ -134,23 +134,50 @@ def test_a_notification_that_overtakes_the_stored_list_stays_counted(
     expect(bob.locator("#notification-count")).to_have_text("1")
 
 
-def test_messages_whose_frames_never_came_are_fetched_when_the_next_frame_shows_the_gap(
+def test_messages_whose_frames_never_came_are_fetched_after_a_gap_and_after_a_burst(
     new_page, server_url, lobby, users
 ):
-    # Stored with no broadcast (bulk_create sends no post_save, in any step): to bob's page,
-    # as if the channel layer had dropped their frames. More than one page of the API (100).
-    Message.objects.create(room=lobby, author=users["carol"], text="Before")
+    # Messages stored with no broadcast (bulk_create sends no post_save, in any step) stand
+    # for frames the channel layer dropped: bob's page must fetch them all the same.
+    Message.objects.bulk_create([Message(room=lobby, author=users["carol"], text="Before")])
     alice = open_room_as(new_page, server_url, "alice")
-    bob = open_room_as(new_page, server_url, "bob")
+    bob = new_page()
+    bob.clock.install()  # bob's timers and Date, so that a slow server cannot space his frames
+    log_in(bob, server_url, "bob")
     expect(bob.locator("#messages")).to_contain_text("Before")  # its history is loaded
-    missed = [f"Missed {n}." for n in range(1, 151)]
-    Message.objects.bulk_create(Message(room=lobby, author=users["carol"], text=t) for t in missed)
+    bob.clock.pause_at(time.time() + 1)  # from now on, his page's time moves only when told
+    shown = ["Before"]
 
+    def store_unbroadcast(texts):
+        Message.objects.bulk_create(
+            Message(room=lobby, author=users["carol"], text=t) for t in texts
+        )
+        shown.extend(texts)
+
+    def expect_every_message_in_order():
+        texts = [re.compile(re.escape(text)) for text in shown]
+        expect(bob.locator("#messages li")).to_have_text(texts, timeout=ARRIVAL_TIMEOUT_MS)
+
+    # A burst's end: nothing comes after the last frames to show the gap. Having seen frames
+    # come close together, the page asks once more a second after the last (QUIET_MS).
+    burst = [f"Burst {n}." for n in range(1, 11)]
+    alice.evaluate(
+        """(texts) => texts.forEach((text) =>
+            roomLive.socket.send(JSON.stringify({type: "message", text})))""",
+        burst,
+    )
+    shown.extend(burst)
+    expect(bob.locator("#messages")).to_contain_text(burst[-1], timeout=ARRIVAL_TIMEOUT_MS)
+    store_unbroadcast([f"Dropped {n}." for n in range(1, 4)])
+    bob.clock.fast_forward(2000)  # past QUIET_MS (1 s)
+    expect_every_message_in_order()
+
+    # A gap: the next frame's previousId is newer than anything bob's page shows. More than
+    # one page of the API (100).
+    store_unbroadcast([f"Missed {n}." for n in range(1, 151)])
     send(alice, "After the gap")
-
-    shown = ["Before", *missed, "After the gap"]
-    texts = [re.compile(re.escape(text)) for text in shown]
-    expect(bob.locator("#messages li")).to_have_text(texts, timeout=ARRIVAL_TIMEOUT_MS)
+    shown.append("After the gap")
+    expect_every_message_in_order()
 
 
 def test_refused_message_is_explained_on_the_page(new_page, server_url):

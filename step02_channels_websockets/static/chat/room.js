@@ -15,9 +15,13 @@ const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${locatio
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
+const BURST_GAP_MS = 250; // message frames closer together than this are a burst
+const QUIET_MS = 1000; // and this long after a burst's last frame, the page asks once more
 let lastMessageId = null;
 let catchingUp = null; // the catch-up under way (catchUp)
 let catchUpAgain = false;
+let lastFrameAt = -Infinity; // when the last message frame came (receiveMessage)
+let quietCheck = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 let roomLive = { socket: null }; // the room's socket (see openLive)
 
@@ -95,6 +99,15 @@ function receiveMessage(message) {
   } else {
     showMessage(message);
   }
+  // A frame dropped at a burst's very end has no later frame to show its gap. Frames that
+  // come close together are a burst (a layer drops only for a socket 100 frames behind, and
+  // those arrive back to back): once the room is quiet again, the page asks once more.
+  const now = Date.now();
+  if (gap || now - lastFrameAt < BURST_GAP_MS) {
+    clearTimeout(quietCheck);
+    quietCheck = setTimeout(() => catchUp().catch((error) => showError(error.message)), QUIET_MS);
+  }
+  lastFrameAt = now;
 }
 
 function catchUp() {

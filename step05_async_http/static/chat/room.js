@@ -23,6 +23,8 @@ const ACCESS_REVOKED = 4403; // and "you may no longer be here": removed, or dea
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
 const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
+const BURST_GAP_MS = 250; // message frames closer together than this are a burst
+const QUIET_MS = 1000; // and this long after a burst's last frame, the page asks once more
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
 let accessToken = null; // in memory, gone with the tab (never localStorage)
@@ -32,6 +34,8 @@ let loginExpired = false;
 let lastMessageId = null;
 let catchingUp = null; // the catch-up under way (catchUp)
 let catchUpAgain = false;
+let lastFrameAt = -Infinity; // when the last message frame came (receiveMessage)
+let quietCheck = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 // id -> notification: the stored list merged with what came live since.
 const knownNotifications = new Map();
@@ -190,6 +194,15 @@ function receiveMessage(message) {
   } else {
     showMessage(message);
   }
+  // A frame dropped at a burst's very end has no later frame to show its gap. Frames that
+  // come close together are a burst (a layer drops only for a socket 100 frames behind, and
+  // those arrive back to back): once the room is quiet again, the page asks once more.
+  const now = Date.now();
+  if (gap || now - lastFrameAt < BURST_GAP_MS) {
+    clearTimeout(quietCheck);
+    quietCheck = setTimeout(() => catchUp().catch((error) => showError(error.message)), QUIET_MS);
+  }
+  lastFrameAt = now;
 }
 
 function catchUp() {
@@ -276,6 +289,7 @@ async function start() {
       // Said where the socket's state always shows; nothing typed now could ever be sent.
       statusLine.textContent = "You are no longer a member of this room.";
       for (const field of document.getElementById("message-form").elements) field.disabled = true;
+      clearTimeout(quietCheck); // the room's messages are no longer this person's to fetch
     },
   });
   notificationLive = openLive("/ws/notifications/", {

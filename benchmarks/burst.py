@@ -1,0 +1,334 @@
+"""`python benchmarks/burst.py`: a burst of saved messages, and what the sockets of a room see.
+
+An import job or a bot saves messages through the ORM much faster than people type: each save
+broadcasts through post_save (step05, channels-redis). A socket that falls 100 frames behind
+(channels-redis's `capacity`) loses the frames past that, with one INFO log line on the
+server. The benchmark measures what that costs and what the page's catch-up wins back:
+
+  1. step05 copied into a temporary folder (a database of its own), a redis-server of its own,
+     Daphne on a loopback port;
+  2. K websocket clients as bob in the Lobby (aiohttp, `?token=`), each doing what room.js
+     does: a frame whose `previousId` is newer than anything it holds makes it fetch
+     `?after=` (page after page); frames that come close together make it ask once more a
+     second after the last one;
+  3. another process saves M messages with `Message.objects.create`, as fast as it can;
+  4. once the room is quiet, per client: the frames that came live (what a page showed
+     before its catch-up existed), then what it holds after its catch-ups, lost, shown twice
+     and out of order.
+
+Prints the figures and writes benchmarks/burst.json. `--quick` is a small run (a smoke test:
+few sockets lag far enough to lose anything). Needs redis-server and the venv (aiohttp):
+`.venv/bin/python benchmarks/burst.py`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime
+from importlib.metadata import version
+from pathlib import Path
+
+import aiohttp
+
+ROOT = Path(__file__).resolve().parent.parent
+STEP = ROOT / "step05_async_http"
+RESULTS = Path(__file__).resolve().parent
+FULL = {"sockets": 300, "messages": 500}
+QUICK = {"sockets": 20, "messages": 150}
+BURST_GAP_S = 0.25  # as room.js: frames closer together than this are a burst
+QUIET_S = 1.0  # and this long after a burst's last frame, the client asks once more
+SETTLE_S = 3.0  # the room counts as quiet once no client has had a frame for this long
+PAGE_SIZE = 100  # chat/api.py, MESSAGES_PAGE_SIZE
+SAVE = """
+import time
+from django.contrib.auth import get_user_model
+from chat.models import Message, Room
+room, carol = Room.objects.get(name="Lobby"), get_user_model().objects.get(username="carol")
+started = time.perf_counter()
+for n in range({count}):
+    Message.objects.create(room=room, author=carol, text=f"burst {{n}}")
+print(f"saved {count} in {{time.perf_counter() - started:.2f}} s")
+"""
+
+
+def progress(text: str) -> None:
+    print(f"burst: {text}", flush=True)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
+
+
+@contextmanager
+def serving(command: list[str], port: int, cwd: Path, env: dict):
+    process = subprocess.Popen(
+        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_port(port, process)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def manage(step: Path, env: dict, *arguments: str) -> str:
+    """What `python manage.py ...` prints last (`shell` first says what it imported)."""
+    command = [sys.executable, "manage.py", *arguments]
+    done = subprocess.run(command, cwd=step, env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip().splitlines()[-1]
+
+
+class Client:
+    """One socket of bob's in the Lobby, doing what room.js does with what it receives."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, room: int, token: str):
+        self.session, self.base, self.room = session, base, room
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.held: dict[int, str] = {}  # id -> text: what the page shows
+        self.last = 0  # the newest id held (room.js: lastMessageId)
+        self.live: list[int] = []  # the ids of the frames, in the order they came
+        self.fetches = 0
+        self.last_frame_at = -1.0
+        self.quiet_check: asyncio.TimerHandle | None = None
+        self.catching_up: asyncio.Task | None = None
+        self.again = False
+
+    async def catch_up(self) -> None:
+        if self.catching_up is not None:  # one at a time: once more at its end
+            self.again = True
+            return await asyncio.shield(self.catching_up)
+        self.catching_up = asyncio.ensure_future(self.fetch_all())
+        try:
+            await self.catching_up
+        finally:
+            self.catching_up = None
+
+    async def fetch_all(self) -> None:
+        while True:
+            self.again = False
+            while True:
+                url = f"{self.base}/api/rooms/{self.room}/messages/?after={self.last}"
+                async with self.session.get(url, headers=self.headers) as response:
+                    response.raise_for_status()
+                    page = await response.json()
+                self.fetches += 1
+                for message in page:
+                    self.show(message)
+                if len(page) < PAGE_SIZE:
+                    break
+            if not self.again:
+                return
+
+    def settled(self, now: float) -> bool:
+        """No catch-up under way, and none due."""
+        check = self.quiet_check
+        due = check is not None and not check.cancelled() and check.when() > now
+        return self.catching_up is None and not due
+
+    def show(self, message: dict) -> None:
+        self.held.setdefault(message["id"], message["text"])
+        self.last = max(self.last, message["id"])
+
+    async def receive(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        loop = asyncio.get_running_loop()
+        async for frame in socket:
+            message = json.loads(frame.data)["data"]
+            self.live.append(message["id"])
+            previous = message["previousId"]
+            gap = previous is not None and previous > self.last
+            if gap:
+                loop.create_task(self.catch_up())
+            else:
+                self.show(message)
+            now = loop.time()
+            if gap or now - self.last_frame_at < BURST_GAP_S:
+                if self.quiet_check is not None:
+                    self.quiet_check.cancel()
+                self.quiet_check = loop.call_later(
+                    QUIET_S, lambda: loop.create_task(self.catch_up())
+                )
+            self.last_frame_at = now
+
+
+async def run_burst(base: str, room: int, token: str, plan: dict, step: Path, env: dict):
+    origin = {"Origin": base}
+    url = f"{base.replace('http', 'ws', 1)}/ws/conversations/{room}/?token={token}"
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        clients = [Client(session, base, room, token) for _ in range(plan["sockets"])]
+        started = time.perf_counter()
+        sockets = []
+        for batch in range(0, len(clients), 50):  # 50 handshakes at a time
+            opening = [session.ws_connect(url, headers=origin) for _ in clients[batch : batch + 50]]
+            sockets += await asyncio.gather(*opening)
+        progress(f"{len(sockets)} sockets open in {time.perf_counter() - started:.1f} s")
+        await asyncio.gather(*(client.catch_up() for client in clients))  # the history
+        readers = [
+            asyncio.ensure_future(client.receive(ws))
+            for client, ws in zip(clients, sockets, strict=True)
+        ]
+        progress(f"another process saves {plan['messages']} messages through the ORM")
+        saved = await asyncio.to_thread(
+            manage, step, env, "shell", "-c", SAVE.format(count=plan["messages"])
+        )
+        progress(saved)
+        while True:  # until no frame for SETTLE_S, and every catch-up done
+            await asyncio.sleep(0.5)
+            now = asyncio.get_running_loop().time()
+            newest = max(client.last_frame_at for client in clients)
+            if now - newest > SETTLE_S and all(client.settled(now) for client in clients):
+                break
+        for ws in sockets:
+            await ws.close()
+        for reader in readers:
+            reader.cancel()
+    return clients, saved
+
+
+def figures(clients: list[Client], burst_ids: set[int]) -> dict:
+    count = len(burst_ids)
+    live = [len(set(client.live) & burst_ids) for client in clients]
+    held = [len(set(client.held) & burst_ids) for client in clients]
+    twice = [len(client.live) - len(set(client.live)) for client in clients]
+    out_of_order = [
+        sum(1 for a, b in zip(client.live, client.live[1:], strict=False) if b < a)
+        for client in clients
+    ]
+    return {
+        "sockets": len(clients),
+        "messages": count,
+        "frames_due": count * len(clients),
+        "live": {
+            "frames_received": sum(live),
+            "frames_missed": count * len(clients) - sum(live),
+            "sockets_that_missed_some": sum(1 for n in live if n < count),
+            "worst_missed": count - min(live),
+            "frames_twice": sum(twice),
+            "frames_out_of_order": sum(out_of_order),
+        },
+        "after_catch_up": {
+            "messages_held": sum(held),
+            "messages_lost": count * len(clients) - sum(held),
+            "sockets_missing_any": sum(1 for n in held if n < count),
+            "fetches": sum(client.fetches for client in clients),
+        },
+    }
+
+
+def machine() -> dict:
+    packages = ["django", "channels", "daphne", "channels-redis", "redis"]
+    return {
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.machine()}",
+        "cpus": os.cpu_count(),
+        "packages": {name: version(name) for name in packages},
+    }
+
+
+def measure(plan: dict) -> dict:
+    redis_server = shutil.which("redis-server")
+    if redis_server is None:
+        raise SystemExit("burst: needs redis-server (apt-get install redis-server)")
+    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
+        step = Path(folder) / STEP.name
+        ignore = shutil.ignore_patterns("db.sqlite3*", "__pycache__", ".pytest_cache")
+        shutil.copytree(STEP, step, ignore=ignore)
+        redis_port, port = free_port(), free_port()
+        redis = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
+        stack.enter_context(serving([*redis, "--appendonly", "no"], redis_port, step, {}))
+        env = {
+            **os.environ,
+            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+            "DJANGO_DEBUG": "false",  # as a deployment runs
+            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+            "JWT_ACCESS_SECONDS": "3600",
+        }
+        manage(step, env, "migrate", "--noinput")
+        manage(step, env, "seed_demo")
+        room = int(manage(step, env, "shell", "-c", LOBBY))
+        token = manage(step, env, "token", "bob")
+        daphne = [sys.executable, "-m", "daphne", "-p", str(port), "config.asgi:application"]
+        stack.enter_context(serving(daphne, port, step, env))
+        base = f"http://127.0.0.1:{port}"
+        clients, saved = asyncio.run(run_burst(base, room, token, plan, step, env))
+        ids = manage(step, env, "shell", "-c", BURST_IDS)
+    burst_ids = set(json.loads(ids))
+    return {"saved": saved, **figures(clients, burst_ids)}
+
+
+LOBBY = 'from chat.models import Room; print(Room.objects.get(name="Lobby").id)'
+BURST_IDS = (
+    "import json; from chat.models import Message; "
+    'print(json.dumps(list(Message.objects.filter(text__startswith="burst ")'
+    '.values_list("id", flat=True))))'
+)
+
+
+def report(result: dict) -> None:
+    live, after = result["live"], result["after_catch_up"]
+    progress(
+        f"live: {live['frames_received']:,} of {result['frames_due']:,} frames came; "
+        f"{live['sockets_that_missed_some']} of {result['sockets']} sockets missed some, "
+        f"the worst {live['worst_missed']} of {result['messages']}; "
+        f"{live['frames_twice']} twice, {live['frames_out_of_order']} out of order"
+    )
+    progress(
+        f"after the catch-up: {after['messages_held']:,} of {result['frames_due']:,} held, "
+        f"{after['messages_lost']} lost, {after['sockets_missing_any']} sockets missing any "
+        f"({after['fetches']:,} fetches of ?after=)"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a small run (a smoke test)")
+    parser.add_argument("--sockets", type=int, help=f"K (default {FULL['sockets']})")
+    parser.add_argument("--messages", type=int, help=f"M (default {FULL['messages']})")
+    arguments = parser.parse_args(argv)
+    plan = dict(QUICK if arguments.quick else FULL)
+    plan.update({k: v for k in plan if (v := getattr(arguments, k)) is not None})
+    progress(f"{plan['sockets']} sockets of bob's in the Lobby, {plan['messages']} messages")
+    result = {"plan": plan, **measure(plan)}
+    report(result)
+    document = {
+        "measured": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": machine(),
+        "result": result,
+    }
+    if not arguments.quick:
+        path = RESULTS / "burst.json"
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        progress(f"wrote {path.relative_to(ROOT)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
