@@ -31,8 +31,8 @@ reset: ## a new database for the newest step (or STEP), with the demo data
 test: ## every step's tests (or STEP's), the notebooks, the checks
 	$(RUN) test $(STEP_OPTION) $(START_METHOD_OPTION)
 
-test-start-methods: ## the tests that start servers, under spawn and under forkserver
-	$(RUN) test-start-methods $(STEP_OPTION) $(START_METHOD_OPTION)
+test-start-methods: ## the tests that start servers, under spawn and under forkserver (STEP="2 5": those steps)
+	$(RUN) test-start-methods $(foreach step,$(STEP),--step $(step)) $(START_METHOD_OPTION)
 
 # The exercises (exercises/README.md): make exercise STEP=2 EX=1, make solve STEP=2 EX=1.
 .PHONY: exercises exercise solve

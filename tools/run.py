@@ -71,7 +71,9 @@ def parser() -> argparse.ArgumentParser:
         "test-start-methods",
         help="the tests that start servers, once under each of spawn and forkserver",
     )
-    methods.add_argument("--step", type=int, help="step number, e.g. 4 for step04_...")
+    methods.add_argument(
+        "--step", type=int, action="append", help="step number (repeatable); default: every step"
+    )
     methods.add_argument(
         "--start-method",
         action="append",
@@ -147,7 +149,7 @@ def run_test(args: argparse.Namespace, python: Path) -> int:
 
 
 def run_test_start_methods(args: argparse.Namespace, python: Path) -> int:
-    steps = [find_step(args.step)] if args.step is not None else step_dirs()
+    steps = [find_step(step) for step in args.step] if args.step else step_dirs()
     # Windows has no forkserver: there, spawn alone.
     here = multiprocessing.get_all_start_methods()
     methods = args.start_method or [m for m in testing.START_METHODS if m in here]
