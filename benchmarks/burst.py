@@ -28,23 +28,15 @@ import asyncio
 import json
 import os
 import platform
-import secrets
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
 import time
-from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from importlib.metadata import version
-from pathlib import Path
 
 import aiohttp
+from harness import RESULTS, ROOT, Workshop
+from harness import progress as say
 
-ROOT = Path(__file__).resolve().parent.parent
-STEP = ROOT / "step05_async_http"
-RESULTS = Path(__file__).resolve().parent
 FULL = {"sockets": 300, "messages": 500}
 QUICK = {"sockets": 20, "messages": 150}
 BURST_GAP_S = 0.25  # as room.js: frames closer together than this are a burst
@@ -64,46 +56,7 @@ print(f"saved {count} in {{time.perf_counter() - started:.2f}} s")
 
 
 def progress(text: str) -> None:
-    print(f"burst: {text}", flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"{process.args[:3]} exited with {process.returncode}")
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {seconds} s")
-
-
-@contextmanager
-def serving(command: list[str], port: int, cwd: Path, env: dict):
-    process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
-    try:
-        wait_for_port(port, process)
-        yield process
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-
-
-def manage(step: Path, env: dict, *arguments: str) -> str:
-    """What `python manage.py ...` prints last (`shell` first says what it imported)."""
-    command = [sys.executable, "manage.py", *arguments]
-    done = subprocess.run(command, cwd=step, env=env, capture_output=True, text=True, check=True)
-    return done.stdout.strip().splitlines()[-1]
+    say("burst", text)
 
 
 class Client:
@@ -178,7 +131,7 @@ class Client:
             self.last_frame_at = now
 
 
-async def run_burst(base: str, room: int, token: str, plan: dict, step: Path, env: dict):
+async def run_burst(base: str, room: int, token: str, plan: dict, workshop: Workshop):
     origin = {"Origin": base}
     url = f"{base.replace('http', 'ws', 1)}/ws/conversations/{room}/?token={token}"
     connector = aiohttp.TCPConnector(limit=0)
@@ -197,7 +150,7 @@ async def run_burst(base: str, room: int, token: str, plan: dict, step: Path, en
         ]
         progress(f"another process saves {plan['messages']} messages through the ORM")
         saved = await asyncio.to_thread(
-            manage, step, env, "shell", "-c", SAVE.format(count=plan["messages"])
+            workshop.manage, "shell", "-c", SAVE.format(count=plan["messages"])
         )
         progress(saved)
         while True:  # until no frame for SETTLE_S, and every catch-up done
@@ -254,37 +207,13 @@ def machine() -> dict:
 
 
 def measure(plan: dict) -> dict:
-    redis_server = shutil.which("redis-server")
-    if redis_server is None:
-        raise SystemExit("burst: needs redis-server (apt-get install redis-server)")
-    with tempfile.TemporaryDirectory() as folder, ExitStack() as stack:
-        step = Path(folder) / STEP.name
-        ignore = shutil.ignore_patterns("db.sqlite3*", "__pycache__", ".pytest_cache")
-        shutil.copytree(STEP, step, ignore=ignore)
-        redis_port, port = free_port(), free_port()
-        redis = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
-        stack.enter_context(serving([*redis, "--appendonly", "no"], redis_port, step, {}))
-        env = {
-            **os.environ,
-            "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-            "DJANGO_DEBUG": "false",  # as a deployment runs
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-            "JWT_ACCESS_SECONDS": "3600",
-        }
-        manage(step, env, "migrate", "--noinput")
-        manage(step, env, "seed_demo")
-        room = int(manage(step, env, "shell", "-c", LOBBY))
-        token = manage(step, env, "token", "bob")
-        daphne = [sys.executable, "-m", "daphne", "-p", str(port), "config.asgi:application"]
-        stack.enter_context(serving(daphne, port, step, env))
-        base = f"http://127.0.0.1:{port}"
-        clients, saved = asyncio.run(run_burst(base, room, token, plan, step, env))
-        ids = manage(step, env, "shell", "-c", BURST_IDS)
-    burst_ids = set(json.loads(ids))
-    return {"saved": saved, **figures(clients, burst_ids)}
+    with Workshop() as workshop, workshop.daphne(redis=True) as base:
+        token = workshop.token("bob")
+        clients, saved = asyncio.run(run_burst(base, workshop.lobby, token, plan, workshop))
+        ids = workshop.manage("shell", "-c", BURST_IDS)
+    return {"saved": saved, **figures(clients, set(json.loads(ids)))}
 
 
-LOBBY = 'from chat.models import Room; print(Room.objects.get(name="Lobby").id)'
 BURST_IDS = (
     "import json; from chat.models import Message; "
     'print(json.dumps(list(Message.objects.filter(text__startswith="burst ")'

@@ -29,7 +29,8 @@ def pytest_report_header(config):
 
 
 # A test that asks for one of these starts a server process or a browser: marked `servers`,
-# it runs again under spawn and forkserver with `python tools/run.py test-start-methods`.
+# it runs again under spawn and forkserver with `python tools/run.py test-start-methods`
+# (in CI: step02 under forkserver, after make test under spawn).
 SERVER_FIXTURES = {"daphne", "start_daphne", "redis_server", "browser"}
 
 

@@ -13,6 +13,7 @@ from channels.db import database_sync_to_async
 from channels.exceptions import AcceptConnection, DenyConnection
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
+from .group_events import SkipsCleanupForGroupEvents
 from .helpers import notification_group_name, room_group_name
 from .layer_outage import ClosesOnLayerOutage
 from .models import Room
@@ -27,13 +28,17 @@ TOKEN_EXPIRED = 4401
 ACCESS_REVOKED = 4403
 
 
-class AsyncBaseConsumer(ClosesOnLayerOutage, AsyncJsonWebsocketConsumer):
+class AsyncBaseConsumer(
+    SkipsCleanupForGroupEvents, ClosesOnLayerOutage, AsyncJsonWebsocketConsumer
+):
     """The talk's base consumer: groups resolved before the handshake, then accept or deny.
 
     It also closes the socket when its access token expires, and answers a bad frame with an
     error frame instead of dying (the parent class would raise on a frame that is not JSON,
     or binary, and the exception would close the socket). From step04, `ClosesOnLayerOutage`
-    (chat/layer_outage.py, optional reading) closes it with 4503 when Redis goes away.
+    (chat/layer_outage.py, optional reading) closes it with 4503 when Redis goes away, and
+    `SkipsCleanupForGroupEvents` (chat/group_events.py, optional reading) spares a broadcast
+    a database hop per socket.
     """
 
     expiry = None  # the task that closes the socket when the token expires
