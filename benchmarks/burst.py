@@ -34,15 +34,12 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 import aiohttp
-from harness import RESULTS, ROOT, Workshop
+from harness import RESULTS, ROOT, Client, Workshop
 from harness import progress as say
 
 FULL = {"sockets": 300, "messages": 500}
 QUICK = {"sockets": 20, "messages": 150}
-BURST_GAP_S = 0.25  # as room.js: frames closer together than this are a burst
-QUIET_S = 1.0  # and this long after a burst's last frame, the client asks once more
 SETTLE_S = 3.0  # the room counts as quiet once no client has had a frame for this long
-PAGE_SIZE = 100  # chat/api.py, MESSAGES_PAGE_SIZE
 SAVE = """
 import time
 from django.contrib.auth import get_user_model
@@ -57,78 +54,6 @@ print(f"saved {count} in {{time.perf_counter() - started:.2f}} s")
 
 def progress(text: str) -> None:
     say("burst", text)
-
-
-class Client:
-    """One socket of bob's in the Lobby, doing what room.js does with what it receives."""
-
-    def __init__(self, session: aiohttp.ClientSession, base: str, room: int, token: str):
-        self.session, self.base, self.room = session, base, room
-        self.headers = {"Authorization": f"Bearer {token}"}
-        self.held: dict[int, str] = {}  # id -> text: what the page shows
-        self.last = 0  # the newest id held (room.js: lastMessageId)
-        self.live: list[int] = []  # the ids of the frames, in the order they came
-        self.fetches = 0
-        self.last_frame_at = -1.0
-        self.quiet_check: asyncio.TimerHandle | None = None
-        self.catching_up: asyncio.Task | None = None
-        self.again = False
-
-    async def catch_up(self) -> None:
-        if self.catching_up is not None:  # one at a time: once more at its end
-            self.again = True
-            return await asyncio.shield(self.catching_up)
-        self.catching_up = asyncio.ensure_future(self.fetch_all())
-        try:
-            await self.catching_up
-        finally:
-            self.catching_up = None
-
-    async def fetch_all(self) -> None:
-        while True:
-            self.again = False
-            while True:
-                url = f"{self.base}/api/rooms/{self.room}/messages/?after={self.last}"
-                async with self.session.get(url, headers=self.headers) as response:
-                    response.raise_for_status()
-                    page = await response.json()
-                self.fetches += 1
-                for message in page:
-                    self.show(message)
-                if len(page) < PAGE_SIZE:
-                    break
-            if not self.again:
-                return
-
-    def settled(self, now: float) -> bool:
-        """No catch-up under way, and none due."""
-        check = self.quiet_check
-        due = check is not None and not check.cancelled() and check.when() > now
-        return self.catching_up is None and not due
-
-    def show(self, message: dict) -> None:
-        self.held.setdefault(message["id"], message["text"])
-        self.last = max(self.last, message["id"])
-
-    async def receive(self, socket: aiohttp.ClientWebSocketResponse) -> None:
-        loop = asyncio.get_running_loop()
-        async for frame in socket:
-            message = json.loads(frame.data)["data"]
-            self.live.append(message["id"])
-            previous = message["previousId"]
-            gap = previous is not None and previous > self.last
-            if gap:
-                loop.create_task(self.catch_up())
-            else:
-                self.show(message)
-            now = loop.time()
-            if gap or now - self.last_frame_at < BURST_GAP_S:
-                if self.quiet_check is not None:
-                    self.quiet_check.cancel()
-                self.quiet_check = loop.call_later(
-                    QUIET_S, lambda: loop.create_task(self.catch_up())
-                )
-            self.last_frame_at = now
 
 
 async def run_burst(base: str, room: int, token: str, plan: dict, workshop: Workshop):

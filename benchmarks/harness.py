@@ -4,6 +4,8 @@ processes on loopback ports, `manage.py` commands and websocket clients (benchma
 
 from __future__ import annotations
 
+import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -15,9 +17,16 @@ import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
+import aiohttp
+
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "step05_async_http"
 RESULTS = Path(__file__).resolve().parent
+# As room.js: frames closer together than BURST_GAP_S are a burst, and QUIET_S after a burst's
+# last frame the client asks once more; the API answers PAGE_SIZE messages a page.
+BURST_GAP_S = 0.25
+QUIET_S = 1.0
+PAGE_SIZE = 100
 LOBBY = 'from chat.models import Room; print(Room.objects.get(name="Lobby").id)'
 # Daphne, with Channels' database clean-up before every group event put back (SKIP=0): what
 # chat/group_events.py spares, measured against it in the same run.
@@ -80,10 +89,12 @@ class Workshop:
         self.step = folder / STEP.name
         ignore = shutil.ignore_patterns("db.sqlite3*", "__pycache__", ".pytest_cache")
         shutil.copytree(STEP, self.step, ignore=ignore)
-        redis_port = free_port()
-        redis = [redis_server, "--port", str(redis_port), "--bind", "127.0.0.1", "--save", ""]
-        self.stack.enter_context(serving([*redis, "--appendonly", "no"], redis_port, folder, {}))
-        self.redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        self.redis_port = free_port()
+        self.redis_command = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1"]
+        self.redis_command += ["--save", "", "--appendonly", "no"]
+        self.redis = self.start_redis()
+        self.stack.callback(lambda: self.stop_redis())
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.env = {
             **os.environ,
             "DJANGO_DEBUG": "false",  # as a deployment runs
@@ -97,6 +108,23 @@ class Workshop:
 
     def __exit__(self, *exc_info) -> None:
         self.stack.close()
+
+    def start_redis(self) -> subprocess.Popen:
+        process = subprocess.Popen(
+            self.redis_command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        wait_for_port(self.redis_port, process)
+        return process
+
+    def stop_redis(self) -> None:
+        self.redis.terminate()
+        self.redis.wait(timeout=10)
+
+    def restart_redis(self, down_s: float = 1.0) -> None:
+        """Redis stopped, then started again on the same port (empty: no persistence)."""
+        self.stop_redis()
+        time.sleep(down_s)
+        self.redis = self.start_redis()
 
     def manage(self, *arguments: str, redis: bool = True) -> str:
         """What `python manage.py ...` prints last (`shell` first says what it imported)."""
@@ -125,3 +153,75 @@ class Workshop:
 
 def progress(name: str, text: str) -> None:
     print(f"{name}: {text}", flush=True)
+
+
+class Client:
+    """One socket of bob's in the Lobby, doing what room.js does with what it receives."""
+
+    def __init__(self, session: aiohttp.ClientSession, base: str, room: int, token: str):
+        self.session, self.base, self.room = session, base, room
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.held: dict[int, str] = {}  # id -> text: what the page shows
+        self.last = 0  # the newest id held (room.js: lastMessageId)
+        self.live: list[int] = []  # the ids of the frames, in the order they came
+        self.fetches = 0
+        self.last_frame_at = -1.0
+        self.quiet_check: asyncio.TimerHandle | None = None
+        self.catching_up: asyncio.Task | None = None
+        self.again = False
+
+    async def catch_up(self) -> None:
+        if self.catching_up is not None:  # one at a time: once more at its end
+            self.again = True
+            return await asyncio.shield(self.catching_up)
+        self.catching_up = asyncio.ensure_future(self.fetch_all())
+        try:
+            await self.catching_up
+        finally:
+            self.catching_up = None
+
+    async def fetch_all(self) -> None:
+        while True:
+            self.again = False
+            while True:
+                url = f"{self.base}/api/rooms/{self.room}/messages/?after={self.last}"
+                async with self.session.get(url, headers=self.headers) as response:
+                    response.raise_for_status()
+                    page = await response.json()
+                self.fetches += 1
+                for message in page:
+                    self.show(message)
+                if len(page) < PAGE_SIZE:
+                    break
+            if not self.again:
+                return
+
+    def settled(self, now: float) -> bool:
+        """No catch-up under way, and none due."""
+        check = self.quiet_check
+        due = check is not None and not check.cancelled() and check.when() > now
+        return self.catching_up is None and not due
+
+    def show(self, message: dict) -> None:
+        self.held.setdefault(message["id"], message["text"])
+        self.last = max(self.last, message["id"])
+
+    async def receive(self, socket: aiohttp.ClientWebSocketResponse) -> None:
+        loop = asyncio.get_running_loop()
+        async for frame in socket:
+            message = json.loads(frame.data)["data"]
+            self.live.append(message["id"])
+            previous = message["previousId"]
+            gap = previous is not None and previous > self.last
+            if gap:
+                loop.create_task(self.catch_up())
+            else:
+                self.show(message)
+            now = loop.time()
+            if gap or now - self.last_frame_at < BURST_GAP_S:
+                if self.quiet_check is not None:
+                    self.quiet_check.cancel()
+                self.quiet_check = loop.call_later(
+                    QUIET_S, lambda: loop.create_task(self.catch_up())
+                )
+            self.last_frame_at = now
