@@ -48,11 +48,8 @@ def send_channel_message(group_name, message):
 
 
 def send_message_to_room(room_id, message):
-    """A saved Message to its room's sockets, as the frame `{"type": "message", ...}`.
-
-    Its `previousId`, the room's message before it, lets a page see that a frame never came
-    (a channel layer drops frames for a socket that lags too far behind) and fetch it.
-    """
+    """A saved Message to its room's sockets, as the frame `{"type": "message", ...}`; its
+    `previousId` lets a page see that a frame never came (a layer drops them) and fetch it."""
     data = dict(MessageDetailSerializer(message).data)
     data["previousId"] = previous_message_id(message)
     send_channel_message(room_group_name(room_id), {"type": "message", "data": data})
