@@ -127,7 +127,7 @@ async def one_run(bases, room, bob, alice, sockets_count, plan, label) -> dict:
 
 def measure(plan: dict, servers: list) -> list[dict]:
     rows = []
-    with Workshop() as workshop:
+    with Workshop(redis=any(redis for _, redis, _ in servers)) as workshop:
         bob, alice = workshop.token("bob"), workshop.token("alice")
         for name, redis, processes in servers:
             for skip in (False, True):

@@ -2,8 +2,9 @@
 
 An import job or a bot saves messages through the ORM much faster than people type: each save
 broadcasts through post_save (step05, channels-redis). A socket that falls 100 frames behind
-(channels-redis's `capacity`) loses the frames past that, with one INFO log line on the
-server. The benchmark measures what that costs and what the page's catch-up wins back:
+(channels-redis's `capacity`, in Redis per server process and in the process per socket)
+loses frames: an INFO line for the first, nothing for the second (benchmarks/README.md). The
+benchmark measures what that costs and what the page's catch-up wins back:
 
   1. step05 copied into a temporary folder (a database of its own), a redis-server of its own,
      Daphne on a loopback port;

@@ -76,25 +76,29 @@ def serving(command: list[str], port: int, cwd: Path, env: dict):
 
 class Workshop:
     """step05 copied into a temporary folder (a database of its own), migrated and seeded, with
-    a redis-server of its own: `with Workshop() as workshop:`."""
+    a redis-server of its own: `with Workshop() as workshop:`. `Workshop(redis=False)`: no
+    Redis, the in-memory layer only (for a machine without redis-server)."""
 
-    def __init__(self):
+    def __init__(self, redis: bool = True):
         self.stack = ExitStack()
+        self.with_redis = redis
+        self.redis_url = None
 
     def __enter__(self) -> Workshop:
-        redis_server = shutil.which("redis-server")
-        if redis_server is None:
+        redis_server = shutil.which("redis-server") if self.with_redis else None
+        if self.with_redis and redis_server is None:
             raise SystemExit("bench: needs redis-server (apt-get install redis-server)")
         folder = Path(self.stack.enter_context(tempfile.TemporaryDirectory()))
         self.step = folder / STEP.name
         ignore = shutil.ignore_patterns("db.sqlite3*", "__pycache__", ".pytest_cache")
         shutil.copytree(STEP, self.step, ignore=ignore)
-        self.redis_port = free_port()
-        self.redis_command = [redis_server, "--port", str(self.redis_port), "--bind", "127.0.0.1"]
-        self.redis_command += ["--save", "", "--appendonly", "no"]
-        self.redis = self.start_redis()
-        self.stack.callback(lambda: self.stop_redis())
-        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        if redis_server is not None:
+            self.redis_port = free_port()
+            self.redis_command = [redis_server, "--port", str(self.redis_port)]
+            self.redis_command += ["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            self.redis = self.start_redis()
+            self.stack.callback(lambda: self.stop_redis())
+            self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.env = {
             **os.environ,
             "DJANGO_DEBUG": "false",  # as a deployment runs
@@ -128,7 +132,7 @@ class Workshop:
 
     def manage(self, *arguments: str, redis: bool = True) -> str:
         """What `python manage.py ...` prints last (`shell` first says what it imported)."""
-        env = {**self.env, **({"REDIS_URL": self.redis_url} if redis else {})}
+        env = {**self.env, **({"REDIS_URL": self.redis_url} if redis and self.redis_url else {})}
         command = [sys.executable, "manage.py", *arguments]
         done = subprocess.run(
             command, cwd=self.step, env=env, capture_output=True, text=True, check=True
@@ -145,6 +149,8 @@ class Workshop:
         port = free_port()
         env = {**self.env, "BENCH_SKIP_CLEANUP": "1" if skip_cleanup else "0"}
         if redis:
+            if self.redis_url is None:
+                raise RuntimeError("this Workshop has no Redis: Workshop(redis=True)")
             env["REDIS_URL"] = self.redis_url
         command = [sys.executable, "-c", DAPHNE, "-p", str(port), "config.asgi:application"]
         with serving(command, port, self.step, env):

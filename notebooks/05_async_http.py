@@ -15,7 +15,8 @@
 
 # %% [markdown] tags=["navigation"]
 # ← [04_signals_groups](04_signals_groups.ipynb) ·
-# [step 05](../step05_async_http/README.md)
+# [step 05](../step05_async_http/README.md) ·
+# [06_realtime_under_load](06_realtime_under_load.ipynb) →
 
 # %% [markdown]
 # # Step 05: the news collector, async, three ways
@@ -777,7 +778,8 @@ plt.show()
 # - `make bench-collector` runs the full benchmark and rewrites `benchmarks/collector.json`
 #   and `benchmarks/collector.png` for your machine.
 # - The earlier notebooks, `01_sync_django` to `04_signals_groups`, follow the steps
-#   before this one.
+#   before this one; the next one, `06_realtime_under_load`, puts this step's chat under
+#   load (the benchmarks in `benchmarks/`).
 
 # %% [markdown]
 # The notebook is done with its temporary database and its figure folder, so the next cell
@@ -792,4 +794,5 @@ print("removed:", remove_database() and not FIGURE_DIR.exists())
 
 # %% [markdown] tags=["navigation"]
 # ← [04_signals_groups](04_signals_groups.ipynb) ·
-# [step 05](../step05_async_http/README.md)
+# [step 05](../step05_async_http/README.md) ·
+# [06_realtime_under_load](06_realtime_under_load.ipynb) →

@@ -1,5 +1,6 @@
 """The links each notebook starts and ends with: the previous notebook, its step's README, the
-next notebook (root tooling, from issue 16). Generated, never written by hand:
+next notebook (root tooling, from issue 16); a notebook past the steps links to the README of
+its folder in PAGES instead. Generated, never written by hand:
 
     python tools/notebook_links.py [--check]     (make notebook-links; tools/run.py notebook-links)
 
@@ -25,18 +26,22 @@ CELL_IDS = ("navigation-top", "navigation-bottom")
 LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
 PY_CELL = re.compile(r"^# %%")
 PY_FORMAT = "py:percent"
+# Notebooks with no step folder of their own, by number: the folder whose README they follow.
+PAGES = {6: "benchmarks"}  # 06_realtime_under_load reads benchmarks/ (run on step05)
 
 
 def links_line(notebook: Path, numbered: list[Path], step: Path | None) -> str:
     """`← [previous](previous.ipynb) · [step NN](../stepNN_slug/README.md) · [next](next.ipynb) →`,
-    without what the notebook has not (the first one has no previous, the last one no next)."""
+    without what the notebook has not (the first one has no previous, the last one no next);
+    for a folder of PAGES, `[benchmarks](../benchmarks/README.md)` in the step's place."""
     index = numbered.index(notebook)
     parts = []
     if index > 0:
         parts.append(f"← [{numbered[index - 1].stem}]({numbered[index - 1].name})")
     if step is not None:
         readme = Path(os.path.relpath(step / "README.md", notebook.parent)).as_posix()
-        parts.append(f"[step {step_number(step):02d}]({readme})")
+        label = f"step {step_number(step):02d}" if STEP_NAME.match(step.name) else step.name
+        parts.append(f"[{label}]({readme})")
     if index + 1 < len(numbered):
         parts.append(f"[{numbered[index + 1].stem}]({numbered[index + 1].name}) →")
     # One link a line (Markdown shows them on one): the .py twin's lines stay under 100.
@@ -44,8 +49,8 @@ def links_line(notebook: Path, numbered: list[Path], step: Path | None) -> str:
 
 
 def expected(folder: Path = NOTEBOOKS, root: Path = ROOT) -> dict[Path, tuple[str, Path | None]]:
-    """Each notebook NN_slug.ipynb of `folder`: its links line, and its step folder (None when
-    `root` has no stepNN_*)."""
+    """Each notebook NN_slug.ipynb of `folder`: its links line, and its step folder (its PAGES
+    folder when it has one; None when `root` has neither)."""
     numbered = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
     steps = {
         step_number(path): path
@@ -54,7 +59,8 @@ def expected(folder: Path = NOTEBOOKS, root: Path = ROOT) -> dict[Path, tuple[st
     }
     found = {}
     for notebook in numbered:
-        step = steps.get(int(notebook.name[:2]))
+        number = int(notebook.name[:2])
+        step = steps.get(number) or (root / PAGES[number] if number in PAGES else None)
         found[notebook] = (links_line(notebook, numbered, step), step)
     return found
 

@@ -1,5 +1,6 @@
 """`make notebook`: one step's notebook in the venv's Jupyter, on the venv's Python (root tooling,
-from issue 16). Stdlib only: tools/run.py imports it before the venv exists.
+from issue 16); STEP=6 opens notebook 06, which has no step folder. Stdlib only: tools/run.py
+imports it before the venv exists.
 
 Jupyter serves the repository's root, so that a notebook's links to its step's README open in
 Jupyter too; the notebook's kernel starts in notebooks/ all the same (a kernel starts in its
@@ -19,7 +20,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from demo import stop, wait_until_listening
-from workshop import ROOT, UsageError, notebooks, port_is_free, relative, step_number
+from workshop import ROOT, UsageError, find_step, notebooks, port_is_free, relative, step_number
 
 DEFAULT_PORT = 8888  # Jupyter's own; when it is taken, the next free one
 PORTS_TRIED = 50  # as many as Jupyter itself tries
@@ -33,6 +34,14 @@ def notebook_of(step: Path) -> Path:
     if len(found) != 1:
         raise UsageError(f"{step.name} has no notebook (notebooks/{step_number(step):02d}_*.ipynb)")
     return found[0]
+
+
+def find_notebook(number: int | None) -> Path:
+    """Notebook `number` (notebooks/NN_slug.ipynb), with or without a step folder of that
+    number (06 has none); the newest step's when `number` is None."""
+    if number is not None and len(found := notebooks(number)) == 1:
+        return found[0]
+    return notebook_of(find_step(number))
 
 
 def choose_port(port: int | None) -> int:
@@ -79,8 +88,7 @@ def jupyter_command(python: Path, notebook: Path, port: int, open_browser: bool)
     return command
 
 
-def main(python: Path, step: Path, port: int | None = None, open_browser: bool = True) -> int:
-    notebook = notebook_of(step)
+def main(python: Path, notebook: Path, port: int | None = None, open_browser: bool = True) -> int:
     port = choose_port(port)
     if not port_is_free(port):
         print(f"notebook: port {port} is already in use on 127.0.0.1; nothing started.")
@@ -114,7 +122,7 @@ def main(python: Path, step: Path, port: int | None = None, open_browser: bool =
             if not wait_until_listening(port, [jupyter]):
                 print("notebook: Jupyter did not start (see its output above)")
                 return 1
-            print_banner(notebook, step, url, python, open_browser)
+            print_banner(notebook, url, python, open_browser)
             # Polled rather than waited for: on Windows a plain wait() does not see Ctrl-C.
             while jupyter.poll() is None:
                 time.sleep(0.5)
@@ -129,11 +137,11 @@ def main(python: Path, step: Path, port: int | None = None, open_browser: bool =
                 stop([jupyter])
 
 
-def print_banner(notebook: Path, step: Path, url: str, python: Path, open_browser: bool) -> None:
+def print_banner(notebook: Path, url: str, python: Path, open_browser: bool) -> None:
     opened = (
         "Jupyter opens it in your browser when it finds one; else open" if open_browser else "Open"
     )
-    print(f"\n{relative(notebook)}, the notebook of {step.name}, is served by Jupyter.")
+    print(f"\n{relative(notebook)} is served by Jupyter.")
     print(f"{opened} this URL:", flush=True)
     print(f"  {url}")
     print(f"Its kernel ({KERNEL_NAME}) runs {relative(python)}, from {relative(notebook.parent)}/.")

@@ -103,7 +103,9 @@ def parser() -> argparse.ArgumentParser:
     notebook = commands.add_parser(
         "notebook", help="a step's notebook in the venv's Jupyter (default: the newest step)"
     )
-    notebook.add_argument("--step", type=int, help="step number, e.g. 2 for 02_...ipynb")
+    notebook.add_argument(
+        "--step", type=int, help="step number, e.g. 2 for 02_...ipynb (6: 06_..., past the steps)"
+    )
     notebook.add_argument("--port", type=int, help="default: 8888, or the next free port")
     notebook.add_argument("--no-browser", action="store_true", help="only print the URL")
     commands.add_parser(
@@ -173,8 +175,8 @@ def run_slides(args: argparse.Namespace, python: Path) -> int:
 
 
 def run_notebook(args: argparse.Namespace, python: Path) -> int:
-    step = find_step(args.step)
-    return notebook_server.main(python, step, args.port, open_browser=not args.no_browser)
+    notebook = notebook_server.find_notebook(args.step)
+    return notebook_server.main(python, notebook, args.port, open_browser=not args.no_browser)
 
 
 def run_notebook_links(args: argparse.Namespace, python: Path) -> int:

@@ -23,11 +23,13 @@ def test_every_notebooks_py_twin_is_what_jupytext_writes_from_it():
     assert differing == []
 
 
-def add_step_and_notebook(root: Path, number: int, slug: str) -> Path:
-    """stepNN_slug/README.md and notebooks/NN_slug.ipynb with its .py twin."""
-    step = root / f"step{number:02d}_{slug}"
-    step.mkdir()
-    (step / "README.md").write_text(f"# Step {number:02d}\n", encoding="utf-8")
+def add_step_and_notebook(root: Path, number: int, slug: str, step: bool = True) -> Path:
+    """stepNN_slug/README.md (unless `step` is False) and notebooks/NN_slug.ipynb with its .py
+    twin."""
+    if step:
+        folder = root / f"step{number:02d}_{slug}"
+        folder.mkdir()
+        (folder / "README.md").write_text(f"# Step {number:02d}\n", encoding="utf-8")
     folder = root / "notebooks"
     folder.mkdir(exist_ok=True)
     content = new_notebook(
@@ -90,6 +92,23 @@ def test_a_link_to_a_readme_that_is_gone_points_at_nothing(workshop):
     (workshop / "step02_next" / "README.md").unlink()
     found = problems(workshop)
     assert any("link to ../step02_next/README.md points at nothing" in line for line in found)
+
+
+def test_a_notebook_past_the_steps_links_to_the_readme_of_its_folder(workshop):
+    (workshop / "benchmarks").mkdir()
+    (workshop / "benchmarks" / "README.md").write_text("# Benchmarks\n", encoding="utf-8")
+    notebook = add_step_and_notebook(workshop, 6, "under_load", step=False)
+    assert write(workshop) == []
+    assert problems(workshop) == []
+    links = notebook_links.cell_text(jupytext.read(notebook).cells[-1])
+    assert links == "← [02_next](02_next.ipynb) ·\n[benchmarks](../benchmarks/README.md)"
+
+
+def test_a_notebook_with_no_step_folder_and_no_page_fails_the_check(workshop):
+    add_step_and_notebook(workshop, 7, "orphan", step=False)
+    write(workshop)
+    found = problems(workshop)
+    assert any("07_orphan.ipynb: no step folder step07_*" in line for line in found)
 
 
 def test_writing_leaves_a_notebook_alone_when_its_py_twin_differs(workshop):

@@ -16,8 +16,9 @@ from urllib.request import urlopen
 
 import pytest
 
+import notebook_server
 from bootstrap import venv_python
-from workshop import port_is_free
+from workshop import UsageError, port_is_free, step_dirs, step_number
 
 RUN = Path(__file__).resolve().parent.parent / "run.py"
 NOTEBOOK = "notebooks/01_sync_django.ipynb"
@@ -130,6 +131,21 @@ def test_the_link_to_the_steps_readme_opens_in_jupyter(jupyter):
     # Jupyter serves the repository's root, so ../step01_sync_django/README.md is inside it.
     readme = "step01_sync_django/README.md"
     assert api(jupyter, f"/api/contents/{readme}")["path"] == readme
+
+
+def test_a_step_number_opens_that_steps_notebook_and_none_the_newest_steps():
+    assert notebook_server.find_notebook(2).name == "02_channels_websockets.ipynb"
+    newest = step_number(step_dirs()[-1])
+    assert notebook_server.find_notebook(None).name.startswith(f"{newest:02d}_")
+
+
+def test_step_6_opens_notebook_06_which_has_no_step_folder():
+    assert notebook_server.find_notebook(6).name == "06_realtime_under_load.ipynb"
+
+
+def test_a_number_with_neither_a_step_nor_a_notebook_is_a_usage_error():
+    with pytest.raises(UsageError, match="no step 09"):
+        notebook_server.find_notebook(9)
 
 
 # Last in this module: it stops the server the tests above share.
