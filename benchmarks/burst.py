@@ -8,7 +8,7 @@ benchmark measures what that costs and what the page's catch-up wins back:
 
   1. step05 copied into a temporary folder (a database of its own), a redis-server of its own,
      Daphne on a loopback port;
-  2. K websocket clients as bob in the Lobby (aiohttp, `?token=`), each doing what room.js
+  2. K websocket clients as bob in the Lobby (aiohttp, `?token=`), each doing what the page
      does: a frame whose `previousId` is newer than anything it holds makes it fetch
      `?after=` (page after page); frames that come close together make it ask once more a
      second after the last one;

@@ -22,8 +22,9 @@ import aiohttp
 ROOT = Path(__file__).resolve().parent.parent
 STEP = ROOT / "step05_async_http"
 RESULTS = Path(__file__).resolve().parent
-# As room.js: frames closer together than BURST_GAP_S are a burst, and QUIET_S after a burst's
-# last frame the client asks once more; the API answers PAGE_SIZE messages a page.
+# As the page (static/chat/catch_up.js): frames closer together than BURST_GAP_S are a burst,
+# and QUIET_S after a burst's last frame the client asks once more; the API answers PAGE_SIZE
+# messages a page.
 BURST_GAP_S = 0.25
 QUIET_S = 1.0
 PAGE_SIZE = 100
@@ -162,13 +163,13 @@ def progress(name: str, text: str) -> None:
 
 
 class Client:
-    """One socket of bob's in the Lobby, doing what room.js does with what it receives."""
+    """One socket of bob's in the Lobby, doing what the page (catch_up.js) does with its frames."""
 
     def __init__(self, session: aiohttp.ClientSession, base: str, room: int, token: str):
         self.session, self.base, self.room = session, base, room
         self.headers = {"Authorization": f"Bearer {token}"}
         self.held: dict[int, str] = {}  # id -> text: what the page shows
-        self.last = 0  # the newest id held (room.js: lastMessageId)
+        self.last = 0  # the newest id held (catch_up.js: lastMessageId)
         self.live: list[int] = []  # the ids of the frames, in the order they came
         self.fetches = 0
         self.last_frame_at = -1.0

@@ -1,7 +1,7 @@
 """`python benchmarks/soak.py`: every message to every socket, once, through a Redis restart.
 
 Two Daphne processes of step05 share a redis-server of the script's own. N clients as bob in
-the Lobby (aiohttp, `?token=`), split between them, each doing what room.js does: it keeps
+the Lobby (aiohttp, `?token=`), split between them, each doing what the page does: it keeps
 its socket open, reconnecting after a close (a Redis outage closes every socket with 4503)
 and catching up with `?after=` when it opens; a frame whose `previousId` it has not shown
 makes it fetch the gap. alice posts at a steady rate through the API for D seconds,

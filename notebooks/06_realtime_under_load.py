@@ -520,7 +520,7 @@ show_source(send_message_to_room)
 show_source(previous_message_id)
 
 # %% [markdown]
-# The page (`receiveMessage` in `static/chat/room.js`) compares a frame's `previousId` with
+# The page (`receive` in `static/chat/catch_up.js`) compares a frame's `previousId` with
 # the newest message it shows. When the frame's previous message is newer, frames never
 # came: the page does not show the frame but fetches what it lacks,
 # `/api/rooms/<id>/messages/?after=<newest shown>`, page after page of 100, the frame's

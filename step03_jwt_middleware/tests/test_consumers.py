@@ -136,7 +136,7 @@ async def test_message_posted_through_the_api_reaches_open_sockets(lobby, users,
 
 
 async def test_each_frame_names_the_rooms_message_before_it(lobby, alice_and_bob, users):
-    # What lets a page see a gap: a frame whose previousId it has not shown (room.js).
+    # What lets a page see a gap: a frame whose previousId it has not shown (catch_up.js).
     alice = await open_socket(lobby, users["alice"])
     # bulk_create broadcasts nothing, in any step (it sends no post_save): stored only.
     await Message.objects.abulk_create(

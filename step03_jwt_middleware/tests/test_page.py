@@ -1,5 +1,7 @@
 """The room page at `/` and the login page (step01)."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -24,13 +26,15 @@ def test_login_page_renders(db):
     assert b"Demo users" in response.content
 
 
-def test_page_shows_the_first_room_and_its_script(lobby, alice_and_bob):
+def test_page_shows_the_first_room_and_its_scripts(lobby, alice_and_bob):
     response = logged_in("alice").get("/")
 
     assert response.status_code == 200
     assert response.context["room"] == lobby
     assert f'data-room-id="{lobby.id}"'.encode() in response.content
-    assert b"chat/room.js" in response.content
+    # catch_up.js first: room.js builds on its roomCatchUp.
+    scripts = re.findall(rb'<script src="[^"]*/chat/([a-z_]+\.js)"', response.content)
+    assert scripts == [b"catch_up.js", b"room.js"]
 
 
 def test_page_opens_the_chosen_room(lobby, alice_and_bob):

@@ -1,7 +1,7 @@
 // The room page of step02: one WebSocket per page, the server pushes each message as it is
 // saved. The socket stays live (openLive): after a drop it reconnects with backoff and
-// catches up with ?after=, as it does when a frame's previousId shows that frames were
-// missed; a message sent meanwhile waits in its box until the socket is open again.
+// catches up with ?after= (catch_up.js: so does a gap between frames); a message sent
+// meanwhile waits in its box until the socket is open again.
 // Notifications are still polled; step03 gives them a socket of their own.
 "use strict";
 
@@ -14,14 +14,6 @@ const errorLine = document.getElementById("error");
 const socketBase = `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}`;
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
-const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
-const BURST_GAP_MS = 250; // message frames closer together than this are a burst
-const QUIET_MS = 1000; // and this long after a burst's last frame, the page asks once more
-let lastMessageId = null;
-let catchingUp = null; // the catch-up under way (catchUp)
-let catchUpAgain = false;
-let lastFrameAt = -Infinity; // when the last message frame came (receiveMessage)
-let quietCheck = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 let roomLive = { socket: null }; // the room's socket (see openLive)
 
@@ -42,7 +34,6 @@ function showMessage(message) {
   const later = [...messageList.children].find((other) => Number(other.dataset.id) > message.id);
   messageList.insertBefore(item, later ?? null);
   messageList.scrollTop = messageList.scrollHeight;
-  lastMessageId = Math.max(lastMessageId ?? 0, message.id);
 }
 
 function showError(text) {
@@ -89,54 +80,13 @@ function openLive(path, { onOpen, onFrame, onStatus }) {
   return live;
 }
 
-function receiveMessage(message) {
-  // Each frame names the room's message before it. One newer than any shown means frames
-  // never came (the channel layer drops them for a socket too far behind): fetch them all,
-  // this one with them, rather than show it past a gap the page could never see again.
-  const gap = message.previousId !== null && message.previousId > (lastMessageId ?? Infinity);
-  if (gap) {
-    catchUp().catch((error) => showError(error.message));
-  } else {
-    showMessage(message);
-  }
-  // A frame dropped at a burst's very end has no later frame to show its gap. Frames that
-  // come close together are a burst (a layer drops only for a socket 100 frames behind, and
-  // those arrive back to back): once the room is quiet again, the page asks once more.
-  const now = Date.now();
-  if (gap || now - lastFrameAt < BURST_GAP_MS) {
-    clearTimeout(quietCheck);
-    quietCheck = setTimeout(() => catchUp().catch((error) => showError(error.message)), QUIET_MS);
-  }
-  lastFrameAt = now;
-}
-
-function catchUp() {
-  // History on first load; after a reconnect or a gap, what was written since, page after
-  // page. One fetch at a time: a call while one runs makes it fetch once more at its end.
-  if (catchingUp) {
-    catchUpAgain = true;
-    return catchingUp;
-  }
-  messageList.setAttribute("aria-busy", "true"); // "false" once what is stored is shown
-  catchingUp = (async () => {
-    try {
-      do {
-        catchUpAgain = false;
-        let page;
-        do {
-          const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
-          page = await getJson(`/api/rooms/${roomId}/messages/${query}`);
-          page.forEach(showMessage);
-          lastMessageId ??= 0; // the room was empty: from now on, everything in it is news
-        } while (page.length === MESSAGES_PAGE_SIZE);
-      } while (catchUpAgain);
-    } finally {
-      catchingUp = null;
-      messageList.setAttribute("aria-busy", "false");
-    }
-  })();
-  return catchingUp;
-}
+// What the room holds, from the API, and what its socket brings (catch_up.js).
+const catchUp = roomCatchUp({
+  fetchAfter: (id) => getJson(`/api/rooms/${roomId}/messages/${id === null ? "" : `?after=${id}`}`),
+  show: showMessage,
+  onError: (error) => showError(error.message),
+  setBusy: (busy) => messageList.setAttribute("aria-busy", String(busy)), // false: all shown
+});
 
 async function pollNotifications() {
   try {
@@ -161,10 +111,10 @@ function start() {
   roomLive = openLive(`/ws/conversations/${roomId}/`, {
     onOpen: () => {
       if (sendWhenOpen) sendTyped();
-      catchUp().catch((error) => showError(error.message));
+      catchUp.fetch();
     },
     onFrame: (frame) => {
-      if (frame.type === "message") receiveMessage(frame.data);
+      if (frame.type === "message") catchUp.receive(frame.data);
       else if (frame.type === "error") showError(frame.error);
     },
     onStatus: (text) => {

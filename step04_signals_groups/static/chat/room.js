@@ -22,20 +22,12 @@ const LAYER_FAILED = 4503; // and "I cannot reach my channel layer (Redis): come
 const ACCESS_REVOKED = 4403; // and "you may no longer be here": removed, or deactivated
 const STABLE_MS = 5000; // a socket open this long was live: the next drop starts the backoff anew
 const MAX_RETRY_SECONDS = 30;
-const MESSAGES_PAGE_SIZE = 100; // chat/api.py: a longer catch-up takes several pages
-const BURST_GAP_MS = 250; // message frames closer together than this are a burst
-const QUIET_MS = 1000; // and this long after a burst's last frame, the page asks once more
 const RENEW_MARGIN_MS = 10_000; // renew before connecting when the token has less left
 const SHOWN_NOTIFICATIONS = 5;
 let accessToken = null; // in memory, gone with the tab (never localStorage)
 let renewing = null; // the request for a new token under way, shared by both sockets
 let renewals = 0;
 let loginExpired = false;
-let lastMessageId = null;
-let catchingUp = null; // the catch-up under way (catchUp)
-let catchUpAgain = false;
-let lastFrameAt = -Infinity; // when the last message frame came (receiveMessage)
-let quietCheck = null;
 let sendWhenOpen = false; // Send was pressed while the room's socket was reconnecting
 // id -> notification: the stored list merged with what came live since.
 const knownNotifications = new Map();
@@ -61,7 +53,6 @@ function showMessage(message) {
   const later = [...messageList.children].find((other) => Number(other.dataset.id) > message.id);
   messageList.insertBefore(item, later ?? null);
   messageList.scrollTop = messageList.scrollHeight;
-  lastMessageId = Math.max(lastMessageId ?? 0, message.id);
 }
 
 function showError(text) {
@@ -184,54 +175,13 @@ function openLive(path, { onOpen, onFrame, onStatus, onRevoked }) {
   return live;
 }
 
-function receiveMessage(message) {
-  // Each frame names the room's message before it. One newer than any shown means frames
-  // never came (the channel layer drops them for a socket too far behind): fetch them all,
-  // this one with them, rather than show it past a gap the page could never see again.
-  const gap = message.previousId !== null && message.previousId > (lastMessageId ?? Infinity);
-  if (gap) {
-    catchUp().catch((error) => showError(error.message));
-  } else {
-    showMessage(message);
-  }
-  // A frame dropped at a burst's very end has no later frame to show its gap. Frames that
-  // come close together are a burst (a layer drops only for a socket 100 frames behind, and
-  // those arrive back to back): once the room is quiet again, the page asks once more.
-  const now = Date.now();
-  if (gap || now - lastFrameAt < BURST_GAP_MS) {
-    clearTimeout(quietCheck);
-    quietCheck = setTimeout(() => catchUp().catch((error) => showError(error.message)), QUIET_MS);
-  }
-  lastFrameAt = now;
-}
-
-function catchUp() {
-  // History on first load; after a reconnect or a gap, what was written since, page after
-  // page. One fetch at a time: a call while one runs makes it fetch once more at its end.
-  if (catchingUp) {
-    catchUpAgain = true;
-    return catchingUp;
-  }
-  messageList.setAttribute("aria-busy", "true"); // "false" once what is stored is shown
-  catchingUp = (async () => {
-    try {
-      do {
-        catchUpAgain = false;
-        let page;
-        do {
-          const query = lastMessageId === null ? "" : `?after=${lastMessageId}`;
-          page = await getJson(`/api/rooms/${roomId}/messages/${query}`);
-          page.forEach(showMessage);
-          lastMessageId ??= 0; // the room was empty: from now on, everything in it is news
-        } while (page.length === MESSAGES_PAGE_SIZE);
-      } while (catchUpAgain);
-    } finally {
-      catchingUp = null;
-      messageList.setAttribute("aria-busy", "false");
-    }
-  })();
-  return catchingUp;
-}
+// What the room holds, from the API, and what its socket brings (catch_up.js).
+const catchUp = roomCatchUp({
+  fetchAfter: (id) => getJson(`/api/rooms/${roomId}/messages/${id === null ? "" : `?after=${id}`}`),
+  show: showMessage,
+  onError: (error) => showError(error.message),
+  setBusy: (busy) => messageList.setAttribute("aria-busy", String(busy)), // false: all shown
+});
 
 function notificationItem(notification) {
   const item = document.createElement("li");
@@ -276,10 +226,10 @@ async function start() {
   roomLive = openLive(`/ws/conversations/${roomId}/`, {
     onOpen: () => {
       if (sendWhenOpen) sendTyped();
-      catchUp().catch((error) => showError(error.message));
+      catchUp.fetch();
     },
     onFrame: (frame) => {
-      if (frame.type === "message") receiveMessage(frame.data);
+      if (frame.type === "message") catchUp.receive(frame.data);
       else if (frame.type === "error") showError(frame.error);
     },
     onStatus: (text) => {
@@ -289,7 +239,7 @@ async function start() {
       // Said where the socket's state always shows; nothing typed now could ever be sent.
       statusLine.textContent = "You are no longer a member of this room.";
       for (const field of document.getElementById("message-form").elements) field.disabled = true;
-      clearTimeout(quietCheck); // the room's messages are no longer this person's to fetch
+      catchUp.stop(); // the room's messages are no longer this person's to fetch
     },
   });
   notificationLive = openLive("/ws/notifications/", {
