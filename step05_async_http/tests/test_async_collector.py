@@ -126,12 +126,13 @@ async def test_sync_collector_fetches_one_source_after_the_other(settings):
 
 # Each failure, for each collector: (the path on the fake server, or a URL; the status;
 # the start of the error for the sync view and for the async collectors; "{fake}" stands for
-# the fake server's URL).
+# the fake server's URL, "{seconds}" for the timeout).
 REDIRECTED = "redirect to {fake}/blog/1/ not followed"
+TIMED_OUT = "timed out after {seconds} s"
 FAILURES = {
     "refused": (None, None, "ConnectionError", "ClientConnectorError"),
     "HTTP 500": ("fail", 500, "HTTP 500", "HTTP 500"),
-    "hangs past the timeout": ("hang", None, "timed out after 1 s", "timed out after 1 s"),
+    "hangs past the timeout": ("hang", None, TIMED_OUT, TIMED_OUT),
     "undecodable bytes": ("garbled", None, "ContentDecodingError", "ClientPayloadError"),
     "not a URL": ("not a url", None, "InvalidURL", "InvalidUrlClientError"),
     "redirects": ("redirect", 302, REDIRECTED, REDIRECTED),
@@ -149,13 +150,15 @@ async def test_a_failing_source_is_reported_in_its_own_entry(settings, fake_news
     else:
         url = f"{fake_news.url}/{where}/"
 
-    # A timeout of 1 s leaves the blogs (0.1 s) time to answer on a busy machine too.
-    report = await collect(settings, path, {**fake_news.sources(), "bad": url}, seconds=1)
+    # The blogs answer in 0.1 s; 5 s leaves them time on a machine busy with other tests (1 s
+    # did not, once); only a hanging source waits it out, so it gets 2.
+    seconds = 2 if where == "hang" else 5
+    report = await collect(settings, path, {**fake_news.sources(), "bad": url}, seconds=seconds)
 
     bad = report["sources"]["bad"]
     assert (bad["ok"], bad["status"], bad["headlines"]) == (False, status, [])
     expected = sync_error if path == SYNC else async_error
-    assert bad["error"].startswith(expected.format(fake=fake_news.url))
+    assert bad["error"].startswith(expected.format(fake=fake_news.url, seconds=seconds))
     assert all(report["sources"][f"blog-{n}"]["ok"] for n in (1, 2, 3))
 
 
