@@ -181,7 +181,9 @@ await layer.group_discard("demo", first)
 # %% [markdown]
 # The in-memory layer keeps its channels and groups in dictionaries of the process that
 # created it. It has the whole API, groups included, but nothing outside this process can
-# reach it: not a second Daphne, not a management command. With `REDIS_URL` set, the
+# reach it: not a second Daphne, not a management command. (From this step it is a subclass
+# that makes a broadcast to many sockets cheaper, `chat/in_memory_layer.py`, optional
+# reading: notebook 06 measures it.) With `REDIS_URL` set, the
 # step's settings choose channels-redis' `RedisChannelLayer` instead, which every process
 # reaches through Redis (from this step, a subclass of it that gives up on a Redis that does
 # not answer: `chat/layer_outage.py`, optional reading). This function of

@@ -154,7 +154,9 @@ def channel_layers_from_env(environ=os.environ):
     """CHANNEL_LAYERS from REDIS_URL (the tests call it with their own)."""
     redis_url = environ.get("REDIS_URL")
     if not redis_url:
-        return {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+        # From step04 a broadcast copies its event once and looks for expired messages once a
+        # second at most, not once per socket (chat/in_memory_layer.py, optional reading).
+        return {"default": {"BACKEND": "chat.in_memory_layer.CheapBroadcastInMemoryChannelLayer"}}
     # redis-py 8 gives every connection a 5 s socket timeout, while channels-redis waits on
     # Redis for 5 s when idle: an idle consumer would die with TimeoutError. No socket
     # timeout here (and requirements.txt stays on redis-py 7). Nor a longer one: with any
