@@ -16,7 +16,7 @@ STEP_OPTION = $(if $(STEP),--step $(STEP))
 START_METHOD_OPTION = $(if $(START_METHOD),--start-method $(START_METHOD))
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-start-methods check diffs bootstrap lint format bench-collector slides slides-pdf reset wheelhouse
+.PHONY: help demo test test-start-methods check diffs bootstrap lint format bench-collector bench-broadcast slides slides-pdf reset wheelhouse
 
 help: ## list the targets
 	@echo "make <target> [STEP=N] [PYTHON=python3.X]"
@@ -52,6 +52,9 @@ check: ## is this machine ready for the workshop?
 
 bench-collector: ## measure step05's three collectors (QUICK=1: a small run)
 	$(RUN) bench-collector $(if $(QUICK),--quick)
+
+bench-broadcast: ## time a post to K sockets, per layer and server (QUICK=1: a small run)
+	$(RUN) bench-broadcast $(if $(QUICK),--quick)
 
 slides: ## build the talk's deck: slides/build/deck/index.html, presents from disk
 	$(RUN) slides

@@ -1,15 +1,20 @@
 """`python benchmarks/broadcast.py`: how long a message takes from its post to every socket.
 
-K websocket clients as bob in the Lobby of step05 (aiohttp, `?token=`), served by Daphne on
-loopback; alice posts M messages through the API at a steady rate, and each client notes when
-each frame comes. For each K, each channel layer the workshop offers (in-memory; Redis, with
-one and with two server processes, the clients split between them) and with and without
-Channels' database clean-up before every group event (what chat/group_events.py spares), it
-reports the post-to-frame latency (p50, p95, p99), the frames per second and any frame lost.
+K websocket clients as bob in the Lobby of step05 (aiohttp, `?token=`), served on loopback;
+alice posts M messages through the API at a steady rate, and each client notes when each
+frame comes. For each K it reports the post-to-frame latency (p50, p95, p99), the frames per
+second and any frame lost, for each setup:
+- where the workshop stands: each channel layer it offers (in-memory; Redis, with one and with
+  two server processes, the clients split between them), on Daphne and on Uvicorn;
+- and before and after, in the same run, on Daphne: Channels as shipped (its database clean-up
+  before every group event, the in-memory layer's walk before every receive), each of ours
+  alone (chat/group_events.py, chat/in_memory_layer.py), and each frame encoded once by its
+  sender rather than once per socket (measured, not made: see benchmarks/README.md).
 
 Prints the figures as it goes and writes benchmarks/broadcast.json and broadcast.png.
-`--quick` is a small run (a smoke test). Needs redis-server and the venv (aiohttp,
-matplotlib): `.venv/bin/python benchmarks/broadcast.py`.
+`--quick` is a small run (make test's smoke test): the in-memory layer only where no
+redis-server is installed. Needs the venv (aiohttp, matplotlib, uvicorn):
+`.venv/bin/python benchmarks/broadcast.py`.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ import argparse
 import asyncio
 import json
 import platform
+import shutil
 import statistics
 import sys
 import time
 from contextlib import ExitStack
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.metadata import version
 
@@ -30,11 +37,74 @@ from harness import RESULTS, Workshop
 from harness import progress as say
 
 FULL = {"sockets": [10, 100, 1000], "messages": 20, "interval_s": 0.2}
-QUICK = {"sockets": [10, 50], "messages": 5, "interval_s": 0.1}
-# (name, channel layer on Redis, server processes)
-SERVERS = [("in-memory", False, 1), ("Redis", True, 1), ("Redis, 2 processes", True, 2)]
-QUICK_SERVERS = SERVERS[:2]
+QUICK = {"sockets": [10], "messages": 3, "interval_s": 0.1}
+LAYERS = {"in-memory": (False, 1), "Redis": (True, 1), "Redis, 2 processes": (True, 2)}
 CLEANUP = {True: "clean-up skipped (ours)", False: "clean-up on every event (Channels)"}
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What serves the clients: a layer of LAYERS, a server, and which of ours are on."""
+
+    layer: str
+    server: str = "Daphne"
+    skip_cleanup: bool = True  # chat/group_events.py
+    walk_once: bool = True  # chat/in_memory_layer.py (the in-memory layer only)
+    copy_once: bool = True  # chat/in_memory_layer.py (the in-memory layer only)
+    encode_once: bool = False  # not made: measured (harness.SERVER)
+
+    @property
+    def redis(self) -> bool:
+        return LAYERS[self.layer][0]
+
+    @property
+    def processes(self) -> int:
+        return LAYERS[self.layer][1]
+
+    @property
+    def put_back(self) -> list[str]:
+        """What of Channels' own this setup runs instead of ours."""
+        put_back = [] if self.skip_cleanup else ["clean-up"]
+        if not self.redis:
+            put_back += [] if self.walk_once else ["walk"]
+            put_back += [] if self.copy_once else ["copies"]
+        return put_back
+
+    @property
+    def label(self) -> str:
+        parts = [self.layer, self.server]
+        if len(self.put_back) == (1 if self.redis else 3):
+            parts.append("Channels as shipped")
+        elif self.put_back:
+            parts.append("Channels' " + " and ".join(self.put_back))
+        if self.encode_once:
+            parts.append("frame encoded once")
+        return ", ".join(parts)
+
+
+AS_SHIPPED = {"skip_cleanup": False, "walk_once": False, "copy_once": False}
+# For each layer on Daphne, side by side (so that a drift of the machine's speed moves them
+# alike): Channels as shipped, each of ours put back alone, step05 as it is, the frame encoded
+# once. Then step05 as it is on Uvicorn.
+FULL_SETUPS = [
+    Setup("in-memory", **AS_SHIPPED),
+    Setup("in-memory", skip_cleanup=False),
+    Setup("in-memory", walk_once=False),
+    Setup("in-memory", copy_once=False),
+    Setup("in-memory"),
+    Setup("in-memory", encode_once=True),
+    Setup("Redis", skip_cleanup=False),
+    Setup("Redis"),
+    Setup("Redis", encode_once=True),
+    Setup("Redis, 2 processes", skip_cleanup=False),
+    Setup("Redis, 2 processes"),
+    *[Setup(layer, "Uvicorn") for layer in LAYERS],
+]
+QUICK_SETUPS = [
+    Setup("in-memory", **AS_SHIPPED),
+    Setup("in-memory", "Uvicorn"),
+    Setup("Redis, 2 processes", encode_once=True),
+]
 SETTLE_S = 5.0  # after the last post, how long a frame may still take to count
 
 
@@ -125,67 +195,87 @@ async def one_run(bases, room, bob, alice, sockets_count, plan, label) -> dict:
     }
 
 
-def measure(plan: dict, servers: list) -> list[dict]:
+def measure(plan: dict, setups: list[Setup]) -> list[dict]:
     rows = []
-    with Workshop(redis=any(redis for _, redis, _ in servers)) as workshop:
+    with Workshop(redis=any(setup.redis for setup in setups)) as workshop:
         bob, alice = workshop.token("bob"), workshop.token("alice")
-        for name, redis, processes in servers:
-            for skip in (False, True):
-                with ExitStack() as stack:
-                    bases = [
-                        stack.enter_context(workshop.daphne(redis=redis, skip_cleanup=skip))
-                        for _ in range(processes)
-                    ]
-                    for count in plan["sockets"]:
-                        label = f"{name} {skip} {count}"
-                        row = asyncio.run(
-                            one_run(bases, workshop.lobby, bob, alice, count, plan, label)
-                        )
-                        row.update(layer=name, processes=processes, cleanup=CLEANUP[skip])
-                        rows.append(row)
-                        progress(
-                            f"{name:18} {CLEANUP[skip]:35} K={count:5}: p50 {row['p50_ms']:6.0f}"
-                            f" ms, p95 {row['p95_ms']:6.0f} ms, p99 {row['p99_ms']:6.0f} ms,"
-                            f" {row['frames_per_s']:7.0f} frames/s, {row['frames_lost']} lost,"
-                            f" {row['handshakes_per_s']:.0f} handshakes/s"
-                        )
+        for setup in setups:
+            with ExitStack() as stack:
+                switches = {
+                    "skip_cleanup": setup.skip_cleanup,
+                    "walk_once": setup.walk_once,
+                    "copy_once": setup.copy_once,
+                    "encode_once": setup.encode_once,
+                }
+                bases = [
+                    stack.enter_context(workshop.serve(setup.server, setup.redis, **switches))
+                    for _ in range(setup.processes)
+                ]
+                for count in plan["sockets"]:
+                    label = f"{setup.label} {count}"
+                    row = asyncio.run(
+                        one_run(bases, workshop.lobby, bob, alice, count, plan, label)
+                    )
+                    row.update(
+                        setup=setup.label,
+                        layer=setup.layer,
+                        processes=setup.processes,
+                        server=setup.server,
+                        cleanup=CLEANUP[setup.skip_cleanup],
+                        channels_own=setup.put_back,
+                        encode_once=setup.encode_once,
+                    )
+                    rows.append(row)
+                    progress(
+                        f"{setup.label:50} K={count:5}: p50 {row['p50_ms']:6.0f} ms,"
+                        f" p95 {row['p95_ms']:6.0f} ms, p99 {row['p99_ms']:6.0f} ms,"
+                        f" {row['frames_per_s']:7.0f} frames/s, {row['frames_lost']} lost,"
+                        f" {row['handshakes_per_s']:.0f} handshakes/s"
+                    )
     return rows
 
 
 def plot(document: dict, path) -> None:
+    """p50 and p99 against K: above, where the workshop stands on each server; below, on
+    Daphne, Channels as shipped against each of ours and the frame encoded once."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
     rows = document["rows"]
-    figure, axes = pyplot.subplots(1, 2, figsize=(11, 4.5), sharey=True)
-    for axis, key in zip(axes, ["p50_ms", "p99_ms"], strict=True):
-        for name, _, _ in SERVERS:
-            for skip, style in ((False, ":"), (True, "-")):
-                line = [r for r in rows if r["layer"] == name and r["cleanup"] == CLEANUP[skip]]
-                if line:
-                    axis.plot(
-                        [r["sockets"] for r in line],
-                        [r[key] for r in line],
-                        linestyle=style,
-                        marker="o",
-                        label=f"{name}, {CLEANUP[skip]}",
-                    )
-        axis.set_xscale("log")
-        axis.set_yscale("log")
-        axis.set_xlabel("sockets in the room (K)")
-        axis.set_title(f"post to frame, {key[:3]}")
-        axis.grid(True, alpha=0.3)
-    axes[0].set_ylabel("milliseconds (log scale)")
-    axes[1].legend(fontsize=7)
-    figure.suptitle(f"step05 on Daphne: {document['plan']['messages']} posts per run")
+    ours = [row for row in rows if Setup(row["layer"], row["server"]).label == row["setup"]]
+    daphne = [row for row in rows if row["server"] == "Daphne"]
+    figure, axes = pyplot.subplots(2, 2, figsize=(12, 9), sharey=True)
+    for line, (picked, title) in enumerate(
+        [(ours, "the workshop's step05"), (daphne, "on Daphne, before and after")]
+    ):
+        for axis, key in zip(axes[line], ["p50_ms", "p99_ms"], strict=True):
+            axis.set_prop_cycle(color=pyplot.cm.tab20.colors[::2] + pyplot.cm.tab20.colors[1::2])
+            for setup in dict.fromkeys(row["setup"] for row in picked):
+                points = [row for row in picked if row["setup"] == setup]
+                dotted = "Channels" in setup or "once" in setup
+                axis.plot(
+                    [row["sockets"] for row in points],
+                    [row[key] for row in points],
+                    linestyle=":" if dotted else "-",
+                    marker="o",
+                    label=setup,
+                )
+            axis.set_xscale("log")
+            axis.set_yscale("log")
+            axis.set_xlabel("sockets in the room (K)")
+            axis.set_title(f"{title}: post to frame, {key[:3]}", fontsize=10)
+            axis.grid(True, alpha=0.3)
+        axes[line][0].set_ylabel("milliseconds (log scale)")
+        axes[line][1].legend(fontsize=7)
+    figure.suptitle(f"step05: {document['plan']['messages']} posts per run")
     figure.tight_layout()
-    figure.savefig(path, dpi=120)
+    figure.savefig(path, dpi=110)
 
 
 def machine() -> dict:
-    packages = ["django", "channels", "daphne", "channels-redis", "redis", "aiohttp"]
+    packages = ["django", "channels", "daphne", "uvicorn", "channels-redis", "redis", "aiohttp"]
     return {
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.machine()}",
@@ -201,16 +291,16 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.replot:
         plot(json.loads((RESULTS / "broadcast.json").read_text()), RESULTS / "broadcast.png")
         return 0
-    plan, servers = (QUICK, QUICK_SERVERS) if arguments.quick else (FULL, SERVERS)
-    progress(
-        f"K = {plan['sockets']}, {plan['messages']} posts {plan['interval_s']} s apart, on "
-        + ", ".join(name for name, _, _ in servers)
-    )
+    plan, setups = (QUICK, QUICK_SETUPS) if arguments.quick else (FULL, FULL_SETUPS)
+    if arguments.quick and shutil.which("redis-server") is None:
+        setups = [setup for setup in setups if not setup.redis]
+        progress("no redis-server here: the in-memory layer only")
+    progress(f"K = {plan['sockets']}, {plan['messages']} posts {plan['interval_s']} s apart")
     document = {
         "measured": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": machine(),
         "plan": plan,
-        "rows": measure(plan, servers),
+        "rows": measure(plan, setups),
     }
     if not arguments.quick:
         (RESULTS / "broadcast.json").write_text(json.dumps(document, indent=2) + "\n")

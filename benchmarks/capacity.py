@@ -1,12 +1,12 @@
 """`python benchmarks/capacity.py`: the idle sockets one server process holds, and their cost.
 
-Ramps idle websockets of bob's in step05's Lobby up to N on one Daphne process (Redis layer),
+Ramps idle websockets of bob's in step05's Lobby up to N on one server process (Redis layer),
 in steps, 50 handshakes at a time, and reports per step: failed handshakes, handshakes per
 second, the p99 handshake time and the server's resident memory per socket (psutil's RSS,
-measured against the process before the first socket). Writes benchmarks/capacity.json.
-`--quick` is a small run. Needs redis-server and the venv: `.venv/bin/python
-benchmarks/capacity.py`. Raises its own open-file limit (one descriptor per socket on each
-side); the server inherits it.
+measured against the process before the first socket); on Daphne, then on Uvicorn. Writes
+benchmarks/capacity.json. `--quick` is a small run. Needs redis-server and the venv:
+`.venv/bin/python benchmarks/capacity.py`. Raises its own open-file limit (one descriptor per
+socket on each side); the server inherits it.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from harness import progress as say
 FULL = {"steps": [1000, 2000, 3000, 4000, 5000]}
 QUICK = {"steps": [50, 100]}
 AT_ONCE = 50  # handshakes in flight at a time
+SERVERS = ["Daphne", "Uvicorn"]
 
 
 def progress(text: str) -> None:
@@ -49,7 +50,7 @@ def server_process(base: str) -> psutil.Process:
         command = process.info["cmdline"] or []
         if port in command and "config.asgi:application" in command:
             return process
-    raise RuntimeError(f"no Daphne process on port {port}")
+    raise RuntimeError(f"no server process on port {port}")
 
 
 async def handshake(session, url: str, origin: str):
@@ -108,11 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     plan = QUICK if arguments.quick else FULL
     limit = raise_open_file_limit(4 * max(plan["steps"]) + 1024)
-    progress(f"up to {max(plan['steps'])} idle sockets on one Daphne (open files: {limit})")
-    with Workshop() as workshop, workshop.daphne(redis=True) as base:
-        rows = asyncio.run(ramp(base, workshop.lobby, workshop.token("bob"), plan))
+    progress(f"up to {max(plan['steps'])} idle sockets on one process (open files: {limit})")
+    rows = []
+    with Workshop() as workshop:
+        for server in SERVERS:
+            progress(server)
+            with workshop.serve(server, redis=True) as base:
+                ramped = asyncio.run(ramp(base, workshop.lobby, workshop.token("bob"), plan))
+            rows += [{"server": server, **row} for row in ramped]
     if not arguments.quick:
-        packages = ["django", "channels", "daphne", "channels-redis", "aiohttp"]
+        packages = ["django", "channels", "daphne", "uvicorn", "channels-redis", "aiohttp"]
         document = {
             "measured": datetime.now(UTC).isoformat(timespec="seconds"),
             "machine": {

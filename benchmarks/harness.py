@@ -1,5 +1,6 @@
 """What the benchmarks share: step05 on a copy of its own, a redis-server of its own, Daphne
-processes on loopback ports, `manage.py` commands and websocket clients (benchmarks/README.md).
+or Uvicorn processes on loopback ports, `manage.py` commands and websocket clients
+(benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -29,16 +30,55 @@ BURST_GAP_S = 0.25
 QUIET_S = 1.0
 PAGE_SIZE = 100
 LOBBY = 'from chat.models import Room; print(Room.objects.get(name="Lobby").id)'
-# Daphne, with Channels' database clean-up before every group event put back (SKIP=0): what
-# chat/group_events.py spares, measured against it in the same run.
-DAPHNE = """
+# A server process of the step, Daphne or Uvicorn, with what ours spares put back when asked,
+# to measure it against itself in the same run: BENCH_SKIP_CLEANUP=0, Channels' database
+# clean-up before every group event (chat/group_events.py skips it); BENCH_WALK_ONCE=0, the
+# in-memory layer's walk for expired messages before every receive; BENCH_COPY_ONCE=0, its
+# copy of a broadcast for every socket (chat/in_memory_layer.py walks once a second and copies
+# once a broadcast). BENCH_ENCODE_ONCE=1 measures a change the workshop did not make: each
+# broadcast frame encoded to JSON once, by its sender, rather than once per socket.
+SERVER = """
 import os, sys
 if os.environ.get("BENCH_SKIP_CLEANUP") == "0":
     from chat.group_events import SkipsCleanupForGroupEvents
     SkipsCleanupForGroupEvents.NO_DATABASE_EVENTS = frozenset()
-from daphne.cli import CommandLineInterface
-sys.argv = ["daphne", *sys.argv[1:]]
-CommandLineInterface.entrypoint()
+if os.environ.get("BENCH_WALK_ONCE") == "0":
+    from chat.in_memory_layer import CheapBroadcastInMemoryChannelLayer
+    CheapBroadcastInMemoryChannelLayer.CLEANUP_EVERY_S = 0.0
+if os.environ.get("BENCH_COPY_ONCE") == "0":
+    from channels.layers import InMemoryChannelLayer
+    from chat.in_memory_layer import CheapBroadcastInMemoryChannelLayer
+    CheapBroadcastInMemoryChannelLayer.group_send = InMemoryChannelLayer.group_send
+if os.environ.get("BENCH_ENCODE_ONCE") == "1":  # what encoding each frame once would win
+    import json
+    import django
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    django.setup()
+    from channels.layers import get_channel_layer
+    from chat import helpers
+    from chat.consumers import AsyncBaseConsumer
+
+    class EncodesOnce:
+        def __init__(self, layer):
+            self.layer = layer
+
+        async def group_send(self, group, event):
+            if event["type"] == "channel_message":
+                event = {"type": "channel_message", "text": json.dumps(event["message"])}
+            await self.layer.group_send(group, event)
+
+    async def channel_message(consumer, event):
+        await consumer.send(text_data=event["text"])
+
+    helpers.get_channel_layer = lambda: EncodesOnce(get_channel_layer())
+    AsyncBaseConsumer.channel_message = channel_message
+server, sys.argv = sys.argv[1], sys.argv[1:]
+if server == "uvicorn":
+    from uvicorn.main import main
+    main()
+else:
+    from daphne.cli import CommandLineInterface
+    CommandLineInterface.entrypoint()
 """
 
 
@@ -144,16 +184,42 @@ class Workshop:
         return self.manage("token", username)
 
     @contextmanager
-    def daphne(self, redis: bool, skip_cleanup: bool = True):
-        """One Daphne process of the step, on the Redis layer or the in-memory one; its base
-        URL. `skip_cleanup=False` puts Channels' clean-up before every group event back."""
+    def daphne(self, redis: bool, **switches):
+        """One Daphne process of the step; its base URL (see `serve`)."""
+        with self.serve("Daphne", redis, **switches) as base:
+            yield base
+
+    @contextmanager
+    def serve(
+        self,
+        server: str,
+        redis: bool,
+        skip_cleanup: bool = True,
+        walk_once: bool = True,
+        copy_once: bool = True,
+        encode_once: bool = False,
+    ):
+        """One server process of the step, Daphne or Uvicorn, on the Redis layer or the
+        in-memory one; its base URL. `skip_cleanup=False` puts Channels' clean-up before every
+        group event back, `walk_once=False` the in-memory layer's walk before every receive,
+        `copy_once=False` its copy for every socket; `encode_once=True` encodes each broadcast
+        frame once (SERVER)."""
         port = free_port()
-        env = {**self.env, "BENCH_SKIP_CLEANUP": "1" if skip_cleanup else "0"}
+        env = {**self.env, "BENCH_SKIP_CLEANUP": str(int(skip_cleanup))}
+        env["BENCH_WALK_ONCE"] = str(int(walk_once))
+        env["BENCH_COPY_ONCE"] = str(int(copy_once))
+        env["BENCH_ENCODE_ONCE"] = str(int(encode_once))
         if redis:
             if self.redis_url is None:
                 raise RuntimeError("this Workshop has no Redis: Workshop(redis=True)")
             env["REDIS_URL"] = self.redis_url
-        command = [sys.executable, "-c", DAPHNE, "-p", str(port), "config.asgi:application"]
+        if server == "Uvicorn":  # its websockets on websockets' own protocol (in requirements)
+            options = ["--port", str(port), "--ws", "websockets-sansio", "--lifespan", "off"]
+            options += ["--log-level", "warning", "--no-access-log"]
+            command = [sys.executable, "-c", SERVER, "uvicorn", *options]
+        else:
+            command = [sys.executable, "-c", SERVER, "daphne", "-p", str(port)]
+        command.append("config.asgi:application")
         with serving(command, port, self.step, env):
             yield f"http://127.0.0.1:{port}"
 

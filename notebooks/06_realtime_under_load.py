@@ -76,28 +76,30 @@ for name, document in figures.items():
 #
 # `broadcast.py` opens K websockets as bob in step05's Lobby (K = 10, 100, 1,000); alice
 # posts 20 messages through the API, 0.2 s apart; each client notes when each frame comes.
-# The latency of a frame is the time from its post to its arrival. Three server set-ups:
-# the in-memory channel layer on one Daphne process, Redis on one, and Redis on two (the
-# clients take the two servers in turn). Each runs twice: with Channels' database clean-up
-# before every event, as Channels ships it, and with the clean-up skipped for group events,
-# as steps 04 and 05 do (section 2 shows the code of both). The table counts the frames
-# that never came, too:
+# The latency of a frame is the time from its post to its arrival. A setup is a channel
+# layer (in-memory on one process; Redis on one, and on two with the clients taking them in
+# turn), a server, and which of the step's own optimisations are put back the way Channels
+# ships them:
+# - step05 as it is, on Daphne (the workshop's server) and on Uvicorn;
+# - on Daphne, before and after: "Channels as shipped" (Channels' database clean-up before
+#   every event and, on the in-memory layer, its walk over every channel before every
+#   receive and its copy of a broadcast for every socket); "Channels' clean-up", "walk" or
+#   "copies" (one of them put back); and "frame encoded once", a change the step did not
+#   make, measured (section 2).
+#
+# The table counts the frames that never came, too:
 
 # %%
-SETUPS = {  # broadcast.py's layer names, and a title for each
-    "in-memory": "in-memory layer, 1 process",
-    "Redis": "Redis, 1 process",
-    "Redis, 2 processes": "Redis, 2 processes",
-}
-CLEAN_UP = broadcast.CLEANUP  # {skipped: its label}
-SHORT = {CLEAN_UP[False]: "on", CLEAN_UP[True]: "skipped"}
+from broadcast import AS_SHIPPED, LAYERS, Setup
+
+SHIPPED = Setup("in-memory", **AS_SHIPPED)  # the in-memory layer, Channels as shipped
 
 
 def print_rows(rows):
-    print(f"{'':27}{'clean-up':>9} {'K':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'frames/s':>9}")
+    print(f"{'setup':47} {'K':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'frames/s':>9}")
     for row in rows:
         print(
-            f"{SETUPS[row['layer']]:27}{SHORT[row['cleanup']]:>9} {row['sockets']:>5}"
+            f"{row['setup']:47} {row['sockets']:>5}"
             f" {row['p50_ms']:>5.0f}ms {row['p95_ms']:>5.0f}ms {row['p99_ms']:>5.0f}ms"
             f" {row['frames_per_s']:>9,.0f}"
         )
@@ -110,7 +112,9 @@ print("frames lost:", sum(row["frames_lost"] for row in committed), "\n")
 print_rows(committed)
 
 # %% [markdown]
-# The same figures against K, one panel per server set-up; both axes are logarithmic.
+# The same figures against K, a column per layer, p50 above and p99 below; both axes are
+# logarithmic. Solid lines are step05 as it is, dotted ones the setups with something put
+# back or changed.
 
 # %%
 import matplotlib.pyplot as plt
@@ -118,34 +122,37 @@ from matplotlib.ticker import LogFormatter, NullLocator
 
 
 def plot_latency(rows, title):
-    """p50 and p99 against K, a panel per server set-up, a colour per clean-up."""
-    setups = [name for name in SETUPS if any(row["layer"] == name for row in rows)]
+    """p50 and p99 against K, a column per layer, a line per setup."""
+    layers = [layer for layer in LAYERS if any(row["layer"] == layer for row in rows)]
     fig, axes = plt.subplots(
-        1, len(setups), figsize=(4 * len(setups), 4), sharey=True, squeeze=False
+        2, len(layers), figsize=(4.3 * len(layers), 7.5), sharey=True, squeeze=False
     )
-    axes = axes[0]  # a row of panels, even of one
-    for ax, setup in zip(axes, setups, strict=True):
-        for skipped, colour in ((False, "tab:red"), (True, "tab:green")):
-            label = CLEAN_UP[skipped]
-            line = [row for row in rows if row["layer"] == setup and row["cleanup"] == label]
-            sockets = [row["sockets"] for row in line]
-            ax.plot(
-                sockets, [row["p50_ms"] for row in line], "o-", color=colour, label=f"p50, {label}"
-            )
-            ax.plot(
-                sockets, [row["p99_ms"] for row in line], "^:", color=colour, label=f"p99, {label}"
-            )
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.yaxis.set_major_formatter(LogFormatter())  # 100, not 10²
-        ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
-        ax.set_xticks(sockets, [str(k) for k in sockets])
-        ax.set_title(SETUPS[setup], fontsize=10)
-        ax.set_xlabel("sockets in the room (K)")
-        ax.grid(True, alpha=0.3)
-    axes[0].set_ylabel("post to frame, ms")
-    axes[-1].legend(fontsize=7)
+    for column, layer in enumerate(layers):
+        setups = list(dict.fromkeys(row["setup"] for row in rows if row["layer"] == layer))
+        for line_number, key in enumerate(("p50_ms", "p99_ms")):
+            ax = axes[line_number][column]
+            for setup in setups:
+                line = [row for row in rows if row["setup"] == setup]
+                as_it_is = setup == Setup(layer, line[0]["server"]).label
+                sockets = [row["sockets"] for row in line]
+                ax.plot(
+                    sockets,
+                    [row[key] for row in line],
+                    "o-" if as_it_is else "^:",
+                    label=setup.removeprefix(f"{layer}, "),
+                )
+            ax.set_xscale("log")
+            ax.set_yscale("log")
+            ax.xaxis.set_minor_locator(NullLocator())
+            ax.yaxis.set_major_formatter(LogFormatter())  # 100, not 10²
+            ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False))
+            ax.set_xticks(sockets, [str(k) for k in sockets])
+            ax.set_title(f"{layer}: {key[:3]}", fontsize=10)
+            ax.set_xlabel("sockets in the room (K)")
+            ax.grid(True, alpha=0.3)
+            ax.legend(fontsize=7)
+        axes[0][0].set_ylabel("post to frame, ms")
+        axes[1][0].set_ylabel("post to frame, ms")
     fig.suptitle(title, fontsize=11)
     fig.tight_layout()
     plt.show()
@@ -154,10 +161,17 @@ def plot_latency(rows, title):
 plot_latency(committed, f"broadcast.json, measured {figures['broadcast']['measured'][:10]}")
 
 # %% [markdown]
-# Up to 100 sockets the lines lie together, whatever the layer: a few tens of milliseconds
-# at p50, about a tenth of a second at p99. At 1,000 they fan out, in the same order at p50
-# and p99: the in-memory layer with the clean-up is the slowest, two Redis processes with
-# the clean-up skipped the fastest. The rest of this notebook explains that order.
+# Up to 100 sockets the lines lie together, whatever the setup: a few tens of milliseconds
+# at p50, about a tenth of a second at p99. At 1,000 they fan out. Channels as shipped is
+# the slowest on every layer, by far on the in-memory one; step05 on Uvicorn is the fastest
+# on every layer; on Daphne, two Redis processes beat one. The rest of this notebook
+# explains that order.
+#
+# One caution before reading figures across runs: at K = 1,000 one process works at about
+# the rate the posts ask for (20 × 1,000 frames in 4 s), where a few per cent more or less
+# speed from the machine moves p99 by seconds. On the machine that wrote this JSON, step05
+# on Daphne and one Redis process measured anywhere from 1.0 to 3.4 s at p99 in runs of the
+# same day. Compare setups within one run, as `broadcast.py` lays them out side by side.
 
 # %% [markdown]
 # ## 2. What grows with K, and why
@@ -231,19 +245,32 @@ from chat.group_events import SkipsCleanupForGroupEvents
 show_source(SkipsCleanupForGroupEvents)
 
 
-def row_at(rows, layer, skipped, sockets):
-    return next(
-        row
-        for row in rows
-        if (row["layer"], row["cleanup"], row["sockets"]) == (layer, CLEAN_UP[skipped], sockets)
-    )
+def row_of(rows, setup, sockets):
+    """The row of `setup` (a broadcast.Setup) at K = `sockets`."""
+    return next(row for row in rows if (row["setup"], row["sockets"]) == (setup.label, sockets))
+
+
+def compare(title, pairs, sockets):
+    """p99 at K = `sockets`, before -> after, for each (before, after) pair of setups."""
+    print(f"p99 at K = {sockets:,}, {title}:")
+    for before, after in pairs:
+        slow, fast = (row_of(committed, setup, sockets)["p99_ms"] for setup in (before, after))
+        print(f"  {before.label}\n    -> {after.label}:")
+        less = slow >= fast
+        change = f"{slow / fast:.1f} times less" if less else f"{fast / slow:.1f} times more"
+        print(f"       {slow:7,.0f} ms -> {fast:5,.0f} ms ({change})")
 
 
 K = max(plan["sockets"])
-print(f"p99 at K = {K:,}, clean-up on -> skipped:")
-for layer, title in SETUPS.items():
-    on, off = (row_at(committed, layer, skipped, K)["p99_ms"] for skipped in (False, True))
-    print(f"  {title:27} {on:7,.0f} ms -> {off:5,.0f} ms ({on / off:.1f} times less)")
+compare(
+    "Channels' clean-up -> skipped (Daphne)",
+    [
+        (Setup("in-memory", skip_cleanup=False), Setup("in-memory")),
+        (Setup("Redis", skip_cleanup=False), Setup("Redis")),
+        (Setup("Redis, 2 processes", skip_cleanup=False), Setup("Redis, 2 processes")),
+    ],
+    K,
+)
 
 # %% [markdown]
 # ### The in-memory layer: a walk over every channel on every receive
@@ -276,10 +303,47 @@ for k in (10, 100, 1000):
     print(f"K = {k:>5}: {len(layer.channels):>5} channels, {1000 * elapsed:7.2f} ms per broadcast")
 
 # %% [markdown]
-# Ten times the sockets, roughly a hundred times the time. That is why the in-memory layer is
-# slower than Redis at 1,000 sockets even with the clean-up skipped. Channels' documentation
-# presents it for tests and local development, not production; it cannot reach a second
-# process anyway.
+# Ten times the sockets, roughly a hundred times the time. And the layer's `group_send`
+# starts a task for each member, each of which copies the event (`deepcopy`): K copies of
+# the frame's dictionaries per broadcast.
+#
+# Steps 04 and 05 configure a subclass of the layer (`chat/in_memory_layer.py`, optional
+# reading) that walks once a second at most, and copies a broadcast's event once for all its
+# members. A message expires after 60 s unread and a membership after a day, so a second
+# more changes nothing a user sees; one copy for all is what channels-redis does for the
+# consumers of one process, and the step's `tests/test_in_memory_layer.py` checks both, and
+# that what has expired still goes. The same K walks through it:
+
+# %%
+from chat.in_memory_layer import CheapBroadcastInMemoryChannelLayer
+
+show_source(CheapBroadcastInMemoryChannelLayer)
+
+for k in (10, 100, 1000):
+    layer = CheapBroadcastInMemoryChannelLayer()
+    for _ in range(k):
+        await layer.group_add("room_1", await layer.new_channel())
+    await layer.group_send("room_1", {"type": "channel_message", "message": {}})
+    started = time.perf_counter()
+    for _ in range(k):
+        layer._clean_expired()
+    elapsed = time.perf_counter() - started
+    print(f"K = {k:>5}: {1000 * elapsed:7.2f} ms per broadcast")
+
+compare(
+    "Channels' walk or copies -> ours (Daphne)",
+    [
+        (Setup("in-memory", walk_once=False), Setup("in-memory")),
+        (Setup("in-memory", copy_once=False), Setup("in-memory")),
+        (SHIPPED, Setup("in-memory")),
+    ],
+    K,
+)
+
+# %% [markdown]
+# Channels' documentation presents the in-memory layer for tests and local development, not
+# production, and it cannot reach a second process anyway; but it is what a laptop without
+# Redis runs, the workshop's default.
 #
 # ### channels-redis: a receive of its own for each socket
 #
@@ -292,7 +356,7 @@ for k in (10, 100, 1000):
 # clean-up skipped (py-spy on the Daphne process, in `benchmarks/README.md`), this receive
 # holds about a quarter of the samples, most of it building and waiting on those tasks.
 #
-# ### Daphne: a send for each socket
+# ### The server: a send for each socket
 #
 # The handler that every socket runs for every broadcast is one line:
 
@@ -302,13 +366,36 @@ from chat.consumers import AsyncBaseConsumer
 show_source(AsyncBaseConsumer.channel_message)
 
 # %% [markdown]
-# `send_json` encodes the frame, then Daphne writes it through Twisted to the socket: K
-# encodings and K writes per broadcast. In the same profile the sending holds about an
-# eighth of the samples, of which the JSON encoding is a small part (1.5 %): encoding the
-# frame once per broadcast instead of once per socket would save about that much, so the
-# step keeps its one-line handler. What is left at K = 1,000 is the layer's per-socket
-# receive and Daphne's per-socket send.
-#
+# `send_json` encodes the frame, then the server writes it to the socket: K encodings and K
+# writes per broadcast. Encoding the frame once, where it is sent, would spare K - 1 of the
+# encodings, but the event would then carry text instead of the frame (the talk's
+# `message`), and the lesson's helper, handler, slides and exercises would change with it.
+# `broadcast.py` measures that change without making it (the harness patches it into its
+# servers: "frame encoded once"):
+
+# %%
+compare(
+    "the frame encoded for each socket -> once (Daphne)",
+    [(Setup(layer), Setup(layer, encode_once=True)) for layer in ("in-memory", "Redis")],
+    K,
+)
+
+# %% [markdown]
+# One run says little here (see the caution in section 1). Over nine such pairs on Redis in
+# one day, p99 fell in eight, by 6 to 39 % (16 % at the median), and rose in one; on the
+# in-memory layer, once it copies a broadcast once, the pairs show nothing either way. A
+# gain, but a small one against what is left: the layer's per-socket receive and the
+# server's per-socket send. Daphne writes through Twisted; Uvicorn, an asyncio server,
+# writes with less on the way:
+
+# %%
+compare(
+    "Daphne -> Uvicorn",
+    [(Setup(layer), Setup(layer, "Uvicorn")) for layer in LAYERS],
+    K,
+)
+
+# %% [markdown]
 # ### A second process halves each process's K
 #
 # With two Daphne processes on Redis, each holds half of the sockets. `group_send` stores
@@ -326,12 +413,10 @@ show_source(AsyncBaseConsumer.channel_message)
 # %%
 posting = (plan["messages"] - 1) * plan["interval_s"]
 print(f"K = {K:,}: {plan['messages'] * K:,} frames, posted over {posting:.1f} s")
-for layer, title in SETUPS.items():
-    for skipped in (False, True):
-        row = row_at(committed, layer, skipped, K)
+for row in committed:
+    if row["sockets"] == K:
         took = row["frames"] / row["frames_per_s"]
-        label = SHORT[CLEAN_UP[skipped]]
-        print(f"  {title:27} clean-up {label:7}: the last frame after {took:4.1f} s")
+        print(f"  {row['setup']:47} the last frame after {took:4.1f} s")
 
 # %% [markdown]
 # A run whose last frame came a few tenths of a second after the posting kept pace with
@@ -342,65 +427,62 @@ for layer, title in SETUPS.items():
 # %% [markdown]
 # ## 3. The broadcast benchmark, live, at a small size
 #
-# The notebook calls `broadcast.py`'s `measure(plan, servers)` with the plan of its small
-# run (`--quick`): K = 10 and 50, 5 posts 0.1 s apart, on the in-memory layer and one
-# Redis process, with and without the clean-up; about 15 seconds. The harness starts a
-# `redis-server` of its own; on a machine without one, the cell says so and measures the
-# in-memory layer alone (the harness then starts no Redis: `Workshop(redis=False)`). As in
-# notebook 05, `measure` runs in a worker thread (it calls
-# `asyncio.run`), and the servers inherit an environment without
-# `DJANGO_ALLOW_ASYNC_UNSAFE`, so they run as a deployment does.
+# The notebook calls `broadcast.py`'s `measure(plan, setups)` with a small plan of its own:
+# K = 10 and 50, 5 posts 0.1 s apart, on the in-memory layer (no Redis needed), Channels as
+# shipped and step05 as it is on Daphne, and on Uvicorn; about 15 seconds. As in notebook
+# 05, `measure` runs in a worker thread (it calls `asyncio.run`), and the servers inherit an
+# environment without `DJANGO_ALLOW_ASYNC_UNSAFE`, so they run as a deployment does.
 
 # %%
 import os
-import shutil
 from unittest import mock
 
-print("the notebook's plan:", broadcast.QUICK)
+LIVE = {"sockets": [10, 50], "messages": 5, "interval_s": 0.1}
+LIVE_SETUPS = [
+    SHIPPED,
+    Setup("in-memory"),
+    Setup("in-memory", "Uvicorn"),
+]
+print("the notebook's plan:", LIVE)
 print("the full run's:     ", broadcast.FULL)
 with mock.patch.dict(os.environ):
     os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    if shutil.which("redis-server"):
-        live = await asyncio.to_thread(broadcast.measure, broadcast.QUICK, broadcast.QUICK_SERVERS)
-    else:
-        print("redis-server is not installed here: the live run measures the in-memory layer")
-        in_memory = [server for server in broadcast.QUICK_SERVERS if not server[1]]
-        live = await asyncio.to_thread(broadcast.measure, broadcast.QUICK, in_memory)
+    live = await asyncio.to_thread(broadcast.measure, LIVE, LIVE_SETUPS)
 
 # %%
 print("frames lost:", sum(row["frames_lost"] for row in live), "\n")
 print_rows(live)
-plot_latency(live, "this machine, now: broadcast.py's quick plan")
+plot_latency(live, "this machine, now: a small plan")
 
 # %% [markdown]
 # At 10 and 50 sockets every frame comes in about the time a post takes to be saved and
-# broadcast, whatever the layer and the clean-up: nothing like the seconds of section 1.
-# Every cost of section 2 is paid per socket, and at this size there are too few sockets
-# for any of them to show. With 5 posts, p95 and p99 are the slowest frames of the run, and
-# one busy moment of this machine moves them. The full run,
-# `.venv/bin/python benchmarks/broadcast.py`, takes about two minutes and rewrites
-# `benchmarks/broadcast.json` and `broadcast.png` for your machine.
+# broadcast, whatever the setup: nothing like the seconds of section 1. Every cost of
+# section 2 is paid per socket, and at this size there are too few sockets for any of them
+# to show. With 5 posts, p95 and p99 are the slowest frames of the run, and one busy moment
+# of this machine moves them. The full run, `.venv/bin/python benchmarks/broadcast.py`,
+# takes about eight minutes and rewrites `benchmarks/broadcast.json` and `broadcast.png`
+# for your machine; `--quick` is the smoke test that `make test` runs.
 
 # %% [markdown]
 # ## 4. Idle sockets: `capacity.json`
 #
-# `capacity.py` opens bob's idle sockets in the Lobby on one Daphne process (Redis layer),
-# 50 handshakes in flight at a time, up to 5,000. At each step it notes the handshakes
-# that failed, the rate, the slowest handshakes (p99) and the server's memory (its RSS,
-# against the process before its first socket):
+# `capacity.py` opens bob's idle sockets in the Lobby on one server process (Redis layer),
+# 50 handshakes in flight at a time, up to 5,000, on Daphne and then on Uvicorn. At each
+# step it notes the handshakes that failed, the rate, the slowest handshakes (p99) and the
+# server's memory (its RSS, against the process before its first socket):
 
 # %%
 capacity = figures["capacity"]["rows"]
-print(f"{'sockets':>8} {'failed':>7} {'handshakes/s':>13} {'p99 handshake':>14}", end="")
-print(f" {'RSS':>9} {'per socket':>11}")
+servers = list(dict.fromkeys(row["server"] for row in capacity))
+print(f"{'server':8} {'sockets':>8} {'failed':>7} {'handshakes/s':>13}", end="")
+print(f" {'p99 handshake':>14} {'RSS':>9} {'per socket':>11}")
 for row in capacity:
     print(
-        f"{row['sockets']:>8,} {row['failed']:>7} {row['handshakes_per_s']:>13.0f}"
-        f" {row['p99_handshake_ms']:>11.0f} ms {row['server_rss_mib']:>5.0f} MiB"
-        f" {row['kib_per_socket']:>7.1f} KiB"
+        f"{row['server']:8} {row['sockets']:>8,} {row['failed']:>7}"
+        f" {row['handshakes_per_s']:>13.0f} {row['p99_handshake_ms']:>11.0f} ms"
+        f" {row['server_rss_mib']:>5.0f} MiB {row['kib_per_socket']:>7.1f} KiB"
     )
 
-sockets = [row["sockets"] for row in capacity]
 panels = [
     ("handshakes_per_s", "handshakes a second"),
     ("p99_handshake_ms", "p99 handshake, ms"),
@@ -408,21 +490,26 @@ panels = [
 ]
 fig, axes = plt.subplots(1, len(panels), figsize=(11, 3.4))
 for ax, (key, title) in zip(axes, panels, strict=True):
-    ax.plot(sockets, [row[key] for row in capacity], "o-")
+    for server in servers:
+        line = [row for row in capacity if row["server"] == server]
+        ax.plot([row["sockets"] for row in line], [row[key] for row in line], "o-", label=server)
     ax.set_title(title, fontsize=10)
     ax.set_xlabel("idle sockets open")
     ax.set_ylim(bottom=0)
     ax.grid(True, alpha=0.3)
+axes[0].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
 # Not one handshake failed, and the memory grows in proportion: each idle socket costs the
-# server the same few tens of KiB, from the first thousand to the fifth. The rate stays
-# near 200 handshakes a second, because a handshake's work is on the one thread of
-# section 2: the membership check (`member_room`: the room, then the member) and the
-# token's user (simplejwt's `get_user`) are `database_sync_to_async` calls, and each call
-# opens a new SQLite connection, since the settings keep no connection between calls:
+# server the same few tens of KiB, from the first thousand to the fifth (Uvicorn a few KiB
+# less than Daphne). The rate stays flat, and alike on both servers (between 130 and 170 a
+# second in the committed run), because a handshake's work is Django's and Channels', on
+# the one thread of section 2: the membership check (`member_room`: the room, then the
+# member) and the token's user (simplejwt's `get_user`) are `database_sync_to_async` calls,
+# and each call opens a new SQLite connection, since the settings keep no connection between
+# calls:
 
 # %%
 from django.db import connections
@@ -450,11 +537,11 @@ import re
 burst = figures["burst"]["result"]
 seconds = float(re.search(r"in ([\d.]+) s", burst["saved"]).group(1))
 due = burst["frames_due"]
-one_process = row_at(committed, "Redis", True, K)["frames_per_s"]
+one_process = row_of(committed, Setup("Redis"), K)["frames_per_s"]
 print(f"{burst['messages']} messages saved in {seconds} s, to {burst['sockets']} sockets each:")
 print(f"  {due:,} frames due, {due / seconds:,.0f} a second")
 print(
-    f"  one Redis process at K = {K:,}, clean-up skipped (section 2): {one_process:,.0f} a second"
+    f"  one Redis process at K = {K:,}, step05 on Daphne (section 2): {one_process:,.0f} a second"
 )
 
 # %% [markdown]
@@ -537,11 +624,12 @@ show_source(previous_message_id)
 # ## Where it goes next
 #
 # - `benchmarks/README.md` has the full runs' tables, the py-spy profiles quoted above and
-#   the commands: `.venv/bin/python benchmarks/broadcast.py` (about two minutes), `capacity.py`
-#   (under a minute) and `burst.py`, each rewriting its JSON file for your machine; and
-#   `soak.py`, 200 clients on two processes through a Redis restart.
+#   the commands: `make bench-broadcast` (`benchmarks/broadcast.py`, about ten minutes),
+#   `capacity.py` (under a minute) and `burst.py`, each rewriting its JSON file for your
+#   machine; and `soak.py`, 200 clients on two processes through a Redis restart.
 # - `chat/group_events.py` in steps 04 and 05, and `tests/test_group_events.py`, for the
-#   clean-up the consumers skip.
+#   clean-up the consumers skip; `chat/in_memory_layer.py` and `tests/test_in_memory_layer.py`
+#   for the in-memory layer's walk and copies.
 # - The notebooks before this one, `01_sync_django` to `05_async_http`, follow the steps.
 
 # %% [markdown]

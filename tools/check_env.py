@@ -60,6 +60,7 @@ PACKAGES = {
     "sphinx_revealjs": "sphinx-revealjs",
     "matplotlib": "matplotlib",
     "psutil": "psutil",
+    "uvicorn": "uvicorn",
 }
 DEMO_PORTS = (8000, 8001)
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379"

@@ -84,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
         "bench-collector", help="measure step05's three news collectors side by side"
     )
     bench.add_argument("--quick", action="store_true", help="a small run (make test's smoke test)")
+    broadcast = commands.add_parser(
+        "bench-broadcast", help="measure a broadcast from a post to K sockets (benchmarks/)"
+    )
+    broadcast.add_argument("--quick", action="store_true", help="a small run (the smoke test)")
     commands.add_parser(
         "slides", help="build the talk's deck into slides/build/deck/ (presents from disk)"
     ).add_argument("--pdf", action="store_true", help="also print it to PDF with Chromium")
@@ -170,6 +174,10 @@ def run_bench_collector(args: argparse.Namespace, python: Path) -> int:
     return testing.bench_collector(python, quick=args.quick)
 
 
+def run_bench_broadcast(args: argparse.Namespace, python: Path) -> int:
+    return testing.bench_broadcast(python, quick=args.quick)
+
+
 def run_slides(args: argparse.Namespace, python: Path) -> int:
     return slides.run_with(python, pdf=args.pdf)
 
@@ -221,6 +229,7 @@ COMMANDS = {
     "check": run_check,
     "diffs": run_diffs,
     "bench-collector": run_bench_collector,
+    "bench-broadcast": run_bench_broadcast,
     "slides": run_slides,
     "notebook": run_notebook,
     "notebook-links": run_notebook_links,

@@ -24,6 +24,7 @@ from workshop import ROOT, lint, notebooks, relative, step_number
 
 NOTEBOOK_RUNNER = Path(__file__).with_name("execute_notebook.py")
 BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
+BENCH_BROADCAST = ROOT / "benchmarks" / "broadcast.py"
 EXERCISE_PROOFS = Path(__file__).with_name("exercise_proofs.py")
 # Jobs at once, and pytest-xdist workers in each step's suite. Measured on a 2-core machine:
 # the whole `make test` takes about a third of its time one job after the other.
@@ -167,6 +168,12 @@ def bench_collector(python: Path, quick: bool = False) -> int:
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
+def bench_broadcast(python: Path, quick: bool = False) -> int:
+    """`make bench-broadcast`: benchmarks/broadcast.py (the venv's python runs it)."""
+    command = [str(python), str(BENCH_BROADCAST), *(["--quick"] if quick else [])]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode
+
+
 def exercise_proofs_job(python: Path, step: int | None, reports: Path) -> Job:
     """The proof that the exercises cannot rot (tools/exercise_proofs.py: about a minute, 20
     pytest runs on copies of the steps, 4 at a time); with `step`, that step's exercises."""
@@ -181,7 +188,7 @@ def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) ->
     """Every job of a run: the steps' suites (newest, longest, first), the slides' suite
     (with any STEP: the deck shows code of several steps), the notebooks, the tests of the
     tools themselves (tools/tests, seconds: one starts Jupyter), the exercises' proofs, the
-    benchmark's smoke test (figures printed, nothing asserted about them)."""
+    benchmarks' smoke tests (figures printed, nothing asserted about them)."""
     jobs = [
         pytest_job(python, folder, reports, order=-step_number(folder), workers=WORKERS)
         for folder in steps
@@ -192,6 +199,8 @@ def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) ->
     jobs += [notebook_job(python, notebook) for notebook in notebooks(step)]
     bench = [str(python), str(BENCH_COLLECTOR), "--quick"]
     jobs.append(Job("check: bench-collector --quick", bench, counts_as_tests=False, order=60))
+    broadcast = [str(python), str(BENCH_BROADCAST), "--quick"]
+    jobs.append(Job("check: bench-broadcast --quick", broadcast, counts_as_tests=False, order=60))
     return sorted(jobs, key=lambda job: job.order)
 
 
