@@ -29,7 +29,20 @@ RESULTS = Path(__file__).resolve().parent
 BURST_GAP_S = 0.25
 QUIET_S = 1.0
 PAGE_SIZE = 100
-LOBBY = 'from chat.models import Room; print(Room.objects.get(name="Lobby").id)'
+# Migrate, seed, and the Lobby's id and an access token for each user, in one process (each
+# `manage.py` costs a Django start-up: a second of CPU that make test's smoke runs share).
+SET_UP = """
+import io, json
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from rest_framework_simplejwt.tokens import RefreshToken
+from chat.models import Room
+call_command("migrate", verbosity=0, interactive=False)
+call_command("seed_demo", stdout=io.StringIO())
+users = get_user_model().objects.all()
+tokens = {user.username: str(RefreshToken.for_user(user).access_token) for user in users}
+print(json.dumps({"lobby": Room.objects.get(name="Lobby").id, "tokens": tokens}))
+"""
 # A server process of the step, Daphne or Uvicorn, with what ours spares put back when asked,
 # to measure it against itself in the same run: BENCH_SKIP_CLEANUP=0, Channels' database
 # clean-up before every group event (chat/group_events.py skips it); BENCH_WALK_ONCE=0, the
@@ -146,9 +159,8 @@ class Workshop:
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
             "JWT_ACCESS_SECONDS": "3600",
         }
-        self.manage("migrate", "--noinput")
-        self.manage("seed_demo")
-        self.lobby = int(self.manage("shell", "-c", LOBBY))
+        made = json.loads(self.manage("shell", "-c", SET_UP))
+        self.lobby, self.tokens = made["lobby"], made["tokens"]
         return self
 
     def __exit__(self, *exc_info) -> None:
@@ -181,7 +193,8 @@ class Workshop:
         return done.stdout.strip().splitlines()[-1]
 
     def token(self, username: str) -> str:
-        return self.manage("token", username)
+        """An access token of the user's, valid for an hour (JWT_ACCESS_SECONDS)."""
+        return self.tokens[username]
 
     @contextmanager
     def daphne(self, redis: bool, **switches):

@@ -27,9 +27,11 @@ BENCH_COLLECTOR = Path(__file__).with_name("bench_collector.py")
 BENCH_BROADCAST = ROOT / "benchmarks" / "broadcast.py"
 EXERCISE_PROOFS = Path(__file__).with_name("exercise_proofs.py")
 # Jobs at once, and pytest-xdist workers in each step's suite. Measured on a 2-core machine:
-# the whole `make test` takes about a third of its time one job after the other.
+# the whole `make test` takes about a third of its time one job after the other. Three jobs
+# keep both cores busy (96 %), so a third worker per suite only adds its own start-up (Django,
+# a test database, a Chromium): under spawn, 2 workers made the run 356 s, 3 made it 380 s.
 JOBS = int(os.environ.get("WORKSHOP_TEST_JOBS", "3"))
-WORKERS = int(os.environ.get("WORKSHOP_TEST_WORKERS", "3"))
+WORKERS = int(os.environ.get("WORKSHOP_TEST_WORKERS", "2"))
 JOB_TIMEOUT = 20 * 60  # seconds: a job that hangs fails instead of stopping `make test`
 # How the steps' tests start a live server's process (read by each step's tests/live_server.py):
 # macOS and Windows `spawn`, Python 3.14 on Linux `forkserver`, older Pythons on Linux `fork`.

@@ -35,11 +35,17 @@ def walks(monkeypatch):
     return calls
 
 
-async def broadcast_to(layer, sockets, event=None):
+async def in_room(layer, sockets):
+    """`sockets` new channels of `layer`, members of the group room_1."""
     channels = [await layer.new_channel() for _ in range(sockets)]
     for channel in channels:
         await layer.group_add("room_1", channel)
-    await layer.group_send("room_1", event or {"type": "channel_message", "message": {"id": 1}})
+    return channels
+
+
+async def broadcast_to(layer, sockets):
+    channels = await in_room(layer, sockets)
+    await layer.group_send("room_1", {"type": "channel_message", "message": {"id": 1}})
     return [await layer.receive(channel) for channel in channels]
 
 
@@ -58,9 +64,7 @@ async def test_channels_own_layer_walks_it_for_every_socket(clock, walks):
 
 async def test_an_expired_message_still_takes_its_channel_out_of_its_groups(clock):
     layer = CheapBroadcastInMemoryChannelLayer(expiry=60)
-    gone, listening = await layer.new_channel(), await layer.new_channel()
-    for channel in (gone, listening):
-        await layer.group_add("room_1", channel)
+    gone, listening = await in_room(layer, 2)
     await layer.send(gone, {"type": "channel_message", "message": "never read"})
 
     clock.now += 61
@@ -88,9 +92,7 @@ async def test_a_clock_that_went_back_does_not_stop_the_cleanup(clock):
 async def test_a_broadcast_copies_its_event_once_for_every_socket(clock):
     event = {"type": "channel_message", "message": {"id": 1}}
     layer = CheapBroadcastInMemoryChannelLayer()
-    channels = [await layer.new_channel() for _ in range(3)]
-    for channel in channels:
-        await layer.group_add("room_1", channel)
+    channels = await in_room(layer, 3)
 
     await layer.group_send("room_1", event)
     event["message"]["id"] = 2  # the sender's dict, changed after the send
@@ -102,9 +104,7 @@ async def test_a_broadcast_copies_its_event_once_for_every_socket(clock):
 
 async def test_a_full_channel_misses_the_broadcast_and_the_others_get_it(clock):
     layer = CheapBroadcastInMemoryChannelLayer(capacity=1)
-    behind, live = await layer.new_channel(), await layer.new_channel()
-    for channel in (behind, live):
-        await layer.group_add("room_1", channel)
+    behind, live = await in_room(layer, 2)
     await layer.send(behind, {"type": "channel_message", "message": "unread"})
 
     await layer.group_send("room_1", {"type": "channel_message", "message": "broadcast"})
