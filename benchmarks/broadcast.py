@@ -11,7 +11,8 @@ second and any frame lost, for each setup:
   alone (chat/group_events.py, chat/in_memory_layer.py), and each frame encoded once by its
   sender rather than once per socket (measured, not made: see benchmarks/README.md).
 
-Prints the figures as it goes and writes benchmarks/broadcast.json and broadcast.png.
+Prints a progress bar and the figures as it goes, and writes benchmarks/broadcast.json and
+broadcast.png.
 `--quick` is a small run (make test's smoke test): the in-memory layer only where no
 redis-server is installed. Needs the venv (aiohttp, matplotlib, uvicorn):
 `.venv/bin/python benchmarks/broadcast.py`.
@@ -195,8 +196,14 @@ async def one_run(bases, room, bob, alice, sockets_count, plan, label) -> dict:
     }
 
 
+def bar(done: int, total: int, width: int = 20) -> str:
+    """A progress bar: `[#####...............]  5/20`."""
+    filled = round(width * done / total)
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done:>2}/{total}"
+
+
 def measure(plan: dict, setups: list[Setup]) -> list[dict]:
-    rows = []
+    rows, total = [], len(setups) * len(plan["sockets"])
     with Workshop(redis=any(setup.redis for setup in setups)) as workshop:
         bob, alice = workshop.token("bob"), workshop.token("alice")
         for setup in setups:
@@ -227,7 +234,8 @@ def measure(plan: dict, setups: list[Setup]) -> list[dict]:
                     )
                     rows.append(row)
                     progress(
-                        f"{setup.label:50} K={count:5}: p50 {row['p50_ms']:6.0f} ms,"
+                        f"{bar(len(rows), total)} {setup.label:47} K={count:5}:"
+                        f" p50 {row['p50_ms']:6.0f} ms,"
                         f" p95 {row['p95_ms']:6.0f} ms, p99 {row['p99_ms']:6.0f} ms,"
                         f" {row['frames_per_s']:7.0f} frames/s, {row['frames_lost']} lost,"
                         f" {row['handshakes_per_s']:.0f} handshakes/s"
