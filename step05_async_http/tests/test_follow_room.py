@@ -111,6 +111,24 @@ async def test_an_expired_token_is_renewed_and_nothing_is_missed(daphne, lobby, 
     assert printed.texts() == ["Before it expires", "After the renewal"]
 
 
+async def test_it_reconnects_when_the_server_comes_back_and_catches_up(daphne, lobby, users):
+    printed = Printed()
+    follower = Follower(daphne.url, lobby.id, users["bob"], printed.write, stop_after=3)
+    following = asyncio.ensure_future(follower.follow())
+    await post(daphne, lobby, users["alice"], ["Before the restart"])
+    await printed.until("Before the restart")
+
+    await asyncio.to_thread(daphne.stop)
+    await printed.until_line("disconnected")
+    await store_unbroadcast(lobby, users["carol"], ["While it was away"])
+    await asyncio.to_thread(daphne.start)  # on the same port
+    await printed.until("While it was away")  # its catch-up on reconnecting
+    await post(daphne, lobby, users["alice"], ["After the restart"])
+    await asyncio.wait_for(following, 15)
+
+    assert printed.texts() == ["Before the restart", "While it was away", "After the restart"]
+
+
 async def test_a_room_the_user_is_not_in_is_refused(daphne, alice_and_bob, users):
     follower = Follower(daphne.url, alice_and_bob.id, users["carol"], print)
 

@@ -20,7 +20,7 @@ MESSAGES_PAGE_SIZE = 100  # chat/api.py
 BURST_GAP_S = 0.25  # as catch_up.js: frames closer together than this are a burst,
 QUIET_S = 1.0  # and this long after a burst's last frame, the client asks once more
 TOKEN_EXPIRED, ACCESS_REVOKED = 4401, 4403
-MAX_RETRY_S = 30
+STABLE_S, MAX_RETRY_S = 5, 30  # as room.js: a socket open this long starts the backoff anew
 
 
 class Follower:
@@ -84,14 +84,16 @@ class Follower:
 
     async def run(self, session):
         ws_url = self.url.replace("http", "ws", 1) + f"/ws/conversations/{self.room_id}/"
-        retry_s = 1
+        loop, retry_s = asyncio.get_running_loop(), 1
         while True:
             try:
                 async with session.ws_connect(ws_url, headers=self.headers()) as socket:
-                    retry_s = 1
+                    opened = loop.time()
                     await self.catch_up(session)
                     await self.receive(session, socket)
                 code = socket.close_code
+                if loop.time() - opened > STABLE_S:
+                    retry_s = 1  # it was live: a server that closes at once keeps backing off
             except aiohttp.WSServerHandshakeError as error:
                 if error.status == 403:
                     refused = f"The server refused the socket (403): is {self.user} in the room?"
