@@ -32,6 +32,9 @@ EXERCISE_PROOFS = Path(__file__).with_name("exercise_proofs.py")
 # a test database, a Chromium): under spawn, 2 workers made the run 356 s, 3 made it 380 s.
 JOBS = int(os.environ.get("WORKSHOP_TEST_JOBS", "3"))
 WORKERS = int(os.environ.get("WORKSHOP_TEST_WORKERS", "2"))
+# step01's suite, the smallest, in one process: its workers' start-up cost more CPU than they
+# spared (32 CPU-s with two, 20 with none; 4 s longer alone, hidden among the other jobs).
+ONE_PROCESS_STEPS = {1}
 JOB_TIMEOUT = 20 * 60  # seconds: a job that hangs fails instead of stopping `make test`
 # How the steps' tests start a live server's process (read by each step's tests/live_server.py):
 # macOS and Windows `spawn`, Python 3.14 on Linux `forkserver`, older Pythons on Linux `fork`.
@@ -186,13 +189,18 @@ def exercise_proofs_job(python: Path, step: int | None, reports: Path) -> Job:
     return Job("pytest tools/exercise_proofs.py", command, junit=junit, order=20, env=env)
 
 
+def workers_of(folder: Path) -> int:
+    """How many xdist workers a step's suite gets in `make test`."""
+    return 0 if step_number(folder) in ONE_PROCESS_STEPS else WORKERS
+
+
 def jobs_of(python: Path, steps: list[Path], step: int | None, reports: Path) -> list[Job]:
     """Every job of a run: the steps' suites (newest, longest, first), the slides' suite
     (with any STEP: the deck shows code of several steps), the notebooks, the tests of the
     tools themselves (tools/tests, seconds: one starts Jupyter), the exercises' proofs, the
     benchmarks' smoke tests (figures printed, nothing asserted about them)."""
     jobs = [
-        pytest_job(python, folder, reports, order=-step_number(folder), workers=WORKERS)
+        pytest_job(python, folder, reports, order=-step_number(folder), workers=workers_of(folder))
         for folder in steps
     ]
     jobs.append(pytest_job(python, ROOT / "slides", reports, order=10, workers=0))
